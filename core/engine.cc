@@ -1,0 +1,160 @@
+#include "core/engine.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+
+#include "core/device.h"
+#include "core/errors.h"
+#include "core/exit_graph.h"
+#include "core/guide_db.h"
+#include "core/router.h"
+
+namespace fiancee {
+
+namespace {
+
+// Wall time of one named step, synchronised on GPU so it is the step's own.
+class StepTimer {
+ public:
+  explicit StepTimer(const torch::Device& device) : device_(device) {}
+  template <typename F>
+  auto time(const std::string& name, F&& f) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto result = f();
+    synchronize(device_);
+    steps.emplace_back(name, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    return result;
+  }
+  std::vector<std::pair<std::string, double>> steps;
+
+ private:
+  torch::Device device_;
+};
+
+torch::Tensor rows(const torch::Tensor& t, const std::vector<int64_t>& idx) {
+  return t.index_select(0, torch::tensor(idx, torch::kLong).to(t.device()));
+}
+
+std::vector<int64_t> nonfinite_rows(const torch::Tensor& images) {
+  auto bad = torch::logical_not(torch::isfinite(images).flatten(1).all(1)).cpu();
+  std::vector<int64_t> out;
+  for (int64_t i = 0; i < bad.size(0); ++i)
+    if (bad[i].item<bool>()) out.push_back(i);
+  return out;
+}
+
+}  // namespace
+
+Engine::Engine(std::shared_ptr<ExitGraph> graph, Manifest manifest, std::shared_ptr<GuideDatabase> db, torch::Device device)
+    : graph_(std::move(graph)), manifest_(std::move(manifest)), db_(std::move(db)), device_(device) {
+  if (graph_->num_branches() + 1 != manifest_.num_exits())
+    throw PackageError(manifest_.name + ": manifest lists " + std::to_string(manifest_.num_exits()) + " exits but the architecture has " +
+                       std::to_string(graph_->num_branches() + 1));
+  graph_->to(device_);
+  graph_->eval();
+}
+
+EngineOutput Engine::run(const torch::Tensor& input, const torch::Tensor& key, const RouteSettings& settings) {
+  torch::NoGradGuard no_grad;
+  const auto total_t0 = std::chrono::steady_clock::now();
+  const std::string sf = settings.scale_factor.empty() ? manifest_.default_scale_factor : settings.scale_factor;
+  const auto& gflops = manifest_.scale_factor(sf).route_gflops;
+  const int n_exits = manifest_.num_exits(), backbone = n_exits - 1;
+  const int64_t n = input.size(0);
+  StepTimer timer(device_);
+
+  auto x = timer.time("front", [&] { return graph_->front(input.to(device_)); });
+  torch::Tensor predicted;
+  if (settings.forced_exit < 0 && !settings.late)
+    predicted = timer.time("predictor", [&] {
+      return graph_->predict(sf, x, key.defined() ? key.to(device_) : key).to(torch::kCPU, torch::kDouble).clamp_min(0);
+    });
+
+  EngineOutput out;
+  out.reports.resize(n);
+  std::vector<int> exit(n);
+  std::string warning;
+  for (int64_t i = 0; i < n; ++i) {
+    auto& r = out.reports[i];
+    r.num_exits = n_exits;
+    r.scale_factor = sf;
+    r.backbone_gflops = gflops.back();
+    r.predicted.assign(n_exits, 0.0);
+    // A predictor gone NaN/Inf cannot vouch for any branch: route as for threshold 0.
+    bool usable = true;
+    if (predicted.defined()) {
+      usable = torch::isfinite(predicted[i]).all().item<bool>();
+      if (usable)
+        for (int e = 0; e < backbone; ++e) r.predicted[e] = predicted[i][e].item<double>();
+      else
+        warning = "predictor of model '" + manifest_.name + "' returned NaN/Inf; frame sent to the backbone";
+    }
+    const auto choice = choose_route(r.predicted, gflops, usable ? settings.quality_threshold : 0.0, settings.forced_exit, settings.late);
+    exit[i] = choice.exit;
+    r.forced = choice.forced;
+    r.late = choice.late;
+  }
+
+  torch::Tensor guide;
+  const bool any_branch = std::any_of(exit.begin(), exit.end(), [&](int e) { return e != backbone; });
+  if (db_ && any_branch && key.defined())
+    guide = timer.time("guide_db", [&] { return db_->lookup(key).values.to(device_); });
+
+  const int64_t out_c = manifest_.output.channels;
+  out.images = torch::empty({n, out_c, manifest_.output.height, manifest_.output.width}, x.options());
+  std::vector<int64_t> alive(n);  // batch rows of x, by original frame index
+  for (int64_t i = 0; i < n; ++i) alive[i] = i;
+  const int stages = graph_->num_stages();
+  for (int level = 0; level <= stages && !alive.empty(); ++level) {
+    for (int b = 0; b < graph_->num_branches(); ++b) {
+      if (graph_->attach_point(b) != level) continue;
+      std::vector<int64_t> pos, frames;
+      for (size_t p = 0; p < alive.size(); ++p)
+        if (exit[alive[p]] == b) pos.push_back(p), frames.push_back(alive[p]);
+      if (frames.empty()) continue;
+      auto img = timer.time("branch" + std::to_string(b), [&] {
+        return graph_->branch(sf, b, rows(x, pos), guide.defined() ? rows(guide, frames) : guide);
+      });
+      const auto bad = nonfinite_rows(img);
+      for (size_t j = 0; j < frames.size(); ++j) {
+        if (std::find(bad.begin(), bad.end(), static_cast<int64_t>(j)) != bad.end()) {
+          exit[frames[j]] = backbone;  // stays alive, continues down the backbone
+          out.reports[frames[j]].fell_back = true;
+          warning = "exit " + std::to_string(b) + " of model '" + manifest_.name + "' produced NaN/Inf; the backbone rendered the frame";
+        } else {
+          out.images[frames[j]].copy_(img[j]);
+        }
+      }
+    }
+    std::vector<int64_t> keep, still;
+    for (size_t p = 0; p < alive.size(); ++p) {
+      const int e = exit[alive[p]];
+      const int needed = e == backbone ? stages : graph_->attach_point(e);
+      if (needed > level) keep.push_back(p), still.push_back(alive[p]);
+    }
+    if (level == stages) break;
+    if (keep.size() != alive.size()) x = rows(x, keep);
+    alive = std::move(still);
+    if (!alive.empty()) x = timer.time("stage" + std::to_string(level + 1), [&] { return graph_->stage(level + 1, x); });
+  }
+  if (!alive.empty()) {
+    auto img = timer.time("head", [&] { return graph_->head(x); });
+    if (!nonfinite_rows(img).empty())
+      throw NonFiniteError("backbone of model package '" + manifest_.name + "' produced NaN/Inf (weights or input are broken)");
+    for (size_t j = 0; j < alive.size(); ++j) out.images[alive[j]].copy_(img[j]);
+  }
+  synchronize(device_);
+  const double total = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - total_t0).count();
+  for (int64_t i = 0; i < n; ++i) {
+    auto& r = out.reports[i];
+    r.exit = exit[i];
+    r.gflops = gflops[exit[i]];
+    r.stage_ms = timer.steps;
+    r.total_ms = total / static_cast<double>(n);
+    r.warning = warning;
+  }
+  return out;
+}
+
+}  // namespace fiancee

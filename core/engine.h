@@ -1,0 +1,47 @@
+// The early-exit engine: runs the front, asks the predictor, routes each
+// frame of a batch to its exit, and runs every backbone stage once for all
+// frames that still need it (frames leave the batch at their exit's attach
+// point). A branch whose output is not finite falls back to the backbone from
+// the same cached features.
+#pragma once
+
+#include <torch/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/frame_report.h"
+#include "core/manifest.h"
+
+namespace fiancee {
+
+class ExitGraph;
+class GuideDatabase;
+
+struct EngineOutput {
+  torch::Tensor images;              // [N,3,H,W] in the package's output range, on the engine device
+  std::vector<FrameReport> reports;  // one per frame
+};
+
+class Engine {
+ public:
+  // graph must already hold the package's weights; db may be null.
+  Engine(std::shared_ptr<ExitGraph> graph, Manifest manifest, std::shared_ptr<GuideDatabase> db, torch::Device device);
+
+  // input [N,C,H,W] float (any device); key [N,D] guide/predictor key or undefined.
+  EngineOutput run(const torch::Tensor& input, const torch::Tensor& key, const RouteSettings& settings);
+
+  const Manifest& manifest() const { return manifest_; }
+  const torch::Device& device() const { return device_; }
+  int num_exits() const { return manifest_.num_exits(); }
+  bool has_database() const { return db_ != nullptr; }
+
+ private:
+  std::shared_ptr<ExitGraph> graph_;
+  Manifest manifest_;
+  std::shared_ptr<GuideDatabase> db_;
+  torch::Device device_;
+};
+
+}  // namespace fiancee

@@ -1,0 +1,40 @@
+// The early-exit graph the engine drives: a backbone split into a front
+// (always run), stages 1..S, and a head; branches that attach after a stage
+// and render an image; a predictor that reads the front's features. One
+// implementation per architecture family lives in models/, plus a TorchScript
+// one (core/scripted_graph.h) for backbones users bring themselves.
+#pragma once
+
+#include <torch/types.h>
+
+#include <string>
+#include <vector>
+
+namespace fiancee {
+
+class ExitGraph {
+ public:
+  virtual ~ExitGraph() = default;
+
+  virtual int num_stages() const = 0;
+  virtual int num_branches() const = 0;
+  // Stage after which branch b attaches: 0 = on the front's output, S = after the last stage.
+  virtual int attach_point(int branch) const = 0;
+  // Scale factors this graph holds branches for, in manifest order.
+  virtual std::vector<std::string> scale_factors() const = 0;
+
+  virtual torch::Tensor front(const torch::Tensor& input) = 0;
+  virtual torch::Tensor stage(int k, const torch::Tensor& x) = 0;  // k in 1..S
+  virtual torch::Tensor head(const torch::Tensor& x) = 0;          // backbone image
+  // guide: retrieved guide tensor [N,...] or undefined (no database).
+  virtual torch::Tensor branch(const std::string& scale_factor, int b, const torch::Tensor& x,
+                               const torch::Tensor& guide) = 0;
+  // Predicted quality distance of every branch: [N, num_branches].
+  virtual torch::Tensor predict(const std::string& scale_factor, const torch::Tensor& front_features,
+                                const torch::Tensor& key) = 0;
+
+  virtual void to(const torch::Device& device) = 0;
+  virtual void eval() = 0;
+};
+
+}  // namespace fiancee

@@ -1,0 +1,37 @@
+// Routing controls and the per-frame report of the early-exit engine. Plain
+// C++ (no LibTorch, no GLib): the element and the stats read them directly.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace fiancee {
+
+enum class Device { Auto, Cpu, Cuda };
+
+// Per-frame routing controls; may change between any two frames.
+struct RouteSettings {
+  double quality_threshold = 0.1;  // in the package metric's unit; exits predicted below it qualify
+  std::string scale_factor;        // e.g. "1/8"; empty = package default
+  int forced_exit = -1;            // -1 = predicted route; 0..num_exits-1 forces that exit
+  bool late = false;               // frame is late downstream (QoS): take the cheapest exit
+};
+
+struct FrameReport {
+  int exit = -1;                       // 0..num_exits-1; num_exits-1 is the backbone
+  int num_exits = 0;
+  bool forced = false;                 // exit came from RouteSettings::forced_exit
+  bool late = false;                   // routed to the cheapest exit because of QoS
+  bool fell_back = false;              // chosen exit gave NaN/Inf; backbone used instead
+  bool passthrough = false;            // frame copied unchanged (e.g. no face found)
+  std::vector<double> predicted;       // predicted quality per exit (backbone: 0)
+  double gflops = 0;                   // GFLOPs of the route taken (from the manifest)
+  double backbone_gflops = 0;
+  std::vector<std::pair<std::string, double>> stage_ms;  // wall time per stage
+  double total_ms = 0;
+  std::string scale_factor;
+  std::string warning;                 // non-empty: post as a warning, processing went on
+};
+
+}  // namespace fiancee

@@ -1,0 +1,57 @@
+// The guide database: a key-value store searched by nearest key (FAISS).
+// Keys are float vectors; values are tensors of one fixed shape (images for
+// reenactment, feature patches for synthesis). Optionally each key carries a
+// class label and search is restricted to one class (the OASIS patch design).
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace fiancee {
+
+struct GuideLookup {
+  std::vector<int64_t> ids;  // row of the nearest key per query, -1 if none
+  torch::Tensor values;      // [Q, value_shape...]
+  double ms = 0;             // wall time of the search
+};
+
+class GuideDatabase {
+ public:
+  // Above this many keys (per class) an approximate IVF index is built instead of exact search.
+  static constexpr int64_t kExactLimit = 20000;
+
+  // keys [N,D] float, values [N,...], labels [N] int64 or undefined (no classes).
+  // force_exact keeps exact search whatever the size.
+  GuideDatabase(torch::Tensor keys, torch::Tensor values, torch::Tensor labels = {}, bool force_exact = false);
+  ~GuideDatabase();
+  GuideDatabase(GuideDatabase&&) noexcept;
+  GuideDatabase& operator=(GuideDatabase&&) noexcept;
+
+  // Files: <prefix>.safetensors (keys, values, labels) and <prefix>.faiss per
+  // index when approximate. Returns the file names written (relative to dir).
+  std::vector<std::string> save(const std::string& dir, const std::string& prefix) const;
+  // Throws PackageError naming the file on anything missing or inconsistent.
+  static GuideDatabase load(const std::string& dir, const std::string& prefix);
+
+  // queries [Q,D]; labels [Q] or undefined. Values returned on CPU.
+  GuideLookup lookup(const torch::Tensor& queries, const torch::Tensor& labels = {}) const;
+
+  int64_t size() const;
+  int64_t key_dim() const;
+  std::vector<int64_t> value_shape() const;
+  bool exact() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Farthest-point sampling: indices of k rows of points [N,D] spread to cover
+// the set (first = index 0). k >= N returns all.
+std::vector<int64_t> farthest_point_sample(const torch::Tensor& points, int64_t k);
+
+}  // namespace fiancee

@@ -1,0 +1,33 @@
+// Running totals over frames, for the element's `stats` property and its
+// periodic bus summary. Plain C++, no LibTorch.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace fiancee {
+
+struct FrameReport;
+
+class RouteStats {
+ public:
+  void add(const FrameReport& report);
+  void reset();
+
+  int64_t frames() const { return frames_; }
+  const std::vector<int64_t>& exit_counts() const { return exit_counts_; }
+  int64_t late_frames() const { return late_; }
+  int64_t fallback_frames() const { return fell_back_; }
+  int64_t passthrough_frames() const { return passthrough_; }
+  double mean_gflops() const;
+  double mean_ms() const;
+  // GFLOPs saved relative to always running the backbone, as a share of it.
+  double saved_share() const;
+
+ private:
+  int64_t frames_ = 0, late_ = 0, fell_back_ = 0, passthrough_ = 0;
+  std::vector<int64_t> exit_counts_;
+  double gflops_ = 0, backbone_gflops_ = 0, ms_ = 0;
+};
+
+}  // namespace fiancee

@@ -1,0 +1,36 @@
+#include "core/router.h"
+
+#include <string>
+
+#include "core/errors.h"
+
+namespace fiancee {
+
+RouteChoice choose_route(const std::vector<double>& predicted, const std::vector<double>& gflops, double threshold,
+                         int forced_exit, bool late) {
+  const int n = static_cast<int>(gflops.size());
+  if (n == 0 || predicted.size() != gflops.size())
+    throw InputError("router: " + std::to_string(predicted.size()) + " predictions for " + std::to_string(n) + " exits");
+  RouteChoice choice;
+  if (forced_exit >= 0) {
+    if (forced_exit >= n)
+      throw InputError("exit " + std::to_string(forced_exit) + " does not exist: the model has exits 0.." + std::to_string(n - 1) +
+                       " (" + std::to_string(n - 1) + " = backbone)");
+    choice.exit = forced_exit;
+    choice.forced = true;
+    return choice;
+  }
+  choice.exit = n - 1;
+  if (late) {
+    choice.late = true;
+    for (int e = 0; e < n; ++e)
+      if (gflops[e] < gflops[choice.exit]) choice.exit = e;
+    return choice;
+  }
+  // Strictly below: threshold 0 always means the backbone.
+  for (int e = 0; e < n - 1; ++e)
+    if (predicted[e] < threshold && gflops[e] < gflops[choice.exit]) choice.exit = e;
+  return choice;
+}
+
+}  // namespace fiancee

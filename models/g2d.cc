@@ -1,0 +1,320 @@
+#include "models/g2d.h"
+
+#include <torch/nn/functional.h>
+#include <torch/nn/modules/activation.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/linear.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/errors.h"
+#include "core/scale_factor.h"
+#include "models/blocks.h"
+#include "models/state_dict.h"
+
+namespace fiancee::models {
+
+namespace F = torch::nn::functional;
+using nlohmann::json;
+
+namespace {
+
+int64_t halve(int64_t n) { return (n + 1) / 2; }  // 3x3 conv, stride 2, padding 1
+
+struct Front : torch::nn::Module {
+  explicit Front(const G2DConfig& c) {
+    int in = c.input_channels;
+    for (size_t i = 0; i < c.front_channels.size(); ++i) {
+      const int out = c.front_channels[i];
+      convs->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).stride(i == 0 ? 1 : 2).padding(1)));
+      in = out;
+    }
+    register_module("convs", convs);
+  }
+  torch::Tensor forward(torch::Tensor x) {
+    for (auto& conv : *convs) x = F::leaky_relu(conv->as<torch::nn::Conv2d>()->forward(x), F::LeakyReLUFuncOptions().negative_slope(0.2));
+    return x;
+  }
+  torch::nn::ModuleList convs;
+};
+
+struct Backbone : torch::nn::Module {
+  explicit Backbone(const G2DConfig& c) : front(std::make_shared<Front>(c)), head(c.stages.back().out) {
+    register_module("front", front);
+    for (const auto& s : c.stages) stages->push_back(ResBlock2D(s.in, s.out, s.upsample));
+    register_module("stages", stages);
+    register_module("head", head);
+  }
+  std::shared_ptr<Front> front;
+  torch::nn::ModuleList stages;
+  ImageHead head;
+};
+
+struct Branch : torch::nn::Module {
+  Branch(const std::vector<G2DBlockSpec>& specs, int guide_channels) : guide_channels(guide_channels), head(specs.back().out) {
+    for (const auto& s : specs) blocks->push_back(ResBlock2D(s.in + guide_channels, s.out, s.upsample));
+    register_module("blocks", blocks);
+    register_module("head", head);
+  }
+  torch::Tensor forward(torch::Tensor x, const torch::Tensor& guide) {
+    for (auto& block : *blocks) {
+      if (guide_channels > 0) {
+        // No database: a zero guide keeps the block's input width.
+        auto g = guide.defined()
+                     ? F::interpolate(guide.to(x.dtype()), F::InterpolateFuncOptions()
+                                                               .size(std::vector<int64_t>{x.size(2), x.size(3)})
+                                                               .mode(torch::kBilinear).align_corners(false))
+                     : torch::zeros({x.size(0), guide_channels, x.size(2), x.size(3)}, x.options());
+        x = torch::cat({x, g}, 1);
+      }
+      x = block->as<ResBlock2D>()->forward(x);
+    }
+    return head(x);
+  }
+  int guide_channels;
+  torch::nn::ModuleList blocks;
+  ImageHead head;
+};
+
+struct BranchSet : torch::nn::Module {
+  BranchSet(const G2DConfig& c, const std::vector<std::vector<G2DBlockSpec>>& specs) {
+    for (const auto& s : specs) branches->push_back(std::make_shared<Branch>(s, c.guide_channels));
+    register_module("branches", branches);
+    const int pooled = c.front_channels.back() * c.predictor_grid * c.predictor_grid + c.key_dim;
+    int in = pooled;
+    for (int h : c.predictor_hidden) {
+      predictor->push_back(torch::nn::Linear(in, h));
+      predictor->push_back(torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions().negative_slope(0.2)));
+      in = h;
+    }
+    predictor->push_back(torch::nn::Linear(in, static_cast<int64_t>(specs.size())));
+    register_module("predictor", predictor);
+  }
+  torch::nn::ModuleList branches;
+  torch::nn::Sequential predictor;
+};
+
+G2DBlockSpec block_from_json(const json& j, const std::string& origin) {
+  if (!j.is_array() || j.size() != 3 || !j[0].is_number_integer() || !j[1].is_number_integer() || !j[2].is_boolean() ||
+      j[0].get<int>() <= 0 || j[1].get<int>() <= 0)
+    throw PackageError(origin + ": a G2D block must be [in_channels, out_channels, upsample], found " + j.dump());
+  return {j[0].get<int>(), j[1].get<int>(), j[2].get<bool>()};
+}
+
+json block_to_json(const G2DBlockSpec& b) { return json::array({b.in, b.out, b.upsample}); }
+
+std::vector<int> ints(const json& j, const char* key, const std::string& origin) {
+  if (!j.contains(key) || !j[key].is_array()) throw PackageError(origin + ": architecture." + key + " must be an array of integers");
+  std::vector<int> out;
+  for (const auto& v : j[key]) {
+    if (!v.is_number_integer()) throw PackageError(origin + ": architecture." + key + " must be an array of integers");
+    out.push_back(v.get<int>());
+  }
+  return out;
+}
+
+int integer(const json& j, const char* key, const std::string& origin) {
+  if (!j.contains(key) || !j[key].is_number_integer() || j[key].get<int>() < 0)
+    throw PackageError(origin + ": architecture." + key + " must be a non-negative integer");
+  return j[key].get<int>();
+}
+
+}  // namespace
+
+void G2DConfig::add_scale_factor(const std::string& name) {
+  const auto sf = ScaleFactor::parse(name);
+  std::vector<std::vector<G2DBlockSpec>> set;
+  for (int attach : attach_points) {
+    std::vector<G2DBlockSpec> blocks;
+    int in = attach == 0 ? front_channels.back() : stages[attach - 1].out;
+    for (size_t k = attach; k < stages.size(); ++k) {
+      const int out = sf.scale(stages[k].out, min_channels);
+      blocks.push_back({in, out, stages[k].upsample});
+      in = out;
+    }
+    set.push_back(blocks);
+  }
+  branches.emplace_back(sf.str(), set);
+}
+
+G2DConfig G2DConfig::from_json(const json& j, const std::string& origin) {
+  G2DConfig c;
+  c.input_channels = integer(j, "input_channels", origin);
+  c.front_channels = ints(j, "front_channels", origin);
+  c.attach_points = ints(j, "attach_points", origin);
+  c.guide_channels = integer(j, "guide_channels", origin);
+  c.key_dim = integer(j, "key_dim", origin);
+  c.predictor_grid = integer(j, "predictor_grid", origin);
+  c.predictor_hidden = ints(j, "predictor_hidden", origin);
+  c.min_channels = integer(j, "min_channels", origin);
+  if (!j.contains("stages") || !j["stages"].is_array() || j["stages"].empty())
+    throw PackageError(origin + ": architecture.stages must list the backbone blocks");
+  for (const auto& s : j["stages"]) c.stages.push_back(block_from_json(s, origin));
+  if (c.front_channels.empty() || c.front_channels.back() != c.stages[0].in)
+    throw PackageError(origin + ": architecture.front_channels must end with the first stage's input width");
+  for (size_t k = 1; k < c.stages.size(); ++k)
+    if (c.stages[k].in != c.stages[k - 1].out) throw PackageError(origin + ": architecture.stages[" + std::to_string(k) + "] input width does not match the previous output");
+  if (c.predictor_grid < 1) throw PackageError(origin + ": architecture.predictor_grid must be at least 1");
+  if (!j.contains("branches") || !j["branches"].is_object()) throw PackageError(origin + ": architecture.branches must map scale factors to branch blocks");
+  for (const auto& [sf, set] : j["branches"].items()) {
+    if (!set.is_array() || set.size() != c.attach_points.size())
+      throw PackageError(origin + ": architecture.branches." + sf + " must hold one block list per attach point");
+    std::vector<std::vector<G2DBlockSpec>> blocks;
+    for (size_t b = 0; b < set.size(); ++b) {
+      const int attach = c.attach_points[b];
+      if (attach < 0 || attach >= static_cast<int>(c.stages.size()))
+        throw PackageError(origin + ": architecture.attach_points[" + std::to_string(b) + "] is outside the backbone");
+      std::vector<G2DBlockSpec> chain;
+      for (const auto& blk : set[b]) chain.push_back(block_from_json(blk, origin));
+      if (chain.empty()) throw PackageError(origin + ": architecture.branches." + sf + "[" + std::to_string(b) + "] is empty");
+      const int attach_width = attach == 0 ? c.front_channels.back() : c.stages[attach - 1].out;
+      if (chain[0].in != attach_width)
+        throw PackageError(origin + ": architecture.branches." + sf + "[" + std::to_string(b) + "] starts at width " +
+                           std::to_string(chain[0].in) + " but attaches to width " + std::to_string(attach_width));
+      blocks.push_back(std::move(chain));
+    }
+    c.branches.emplace_back(sf, std::move(blocks));
+  }
+  return c;
+}
+
+json G2DConfig::to_json() const {
+  json j;
+  j["family"] = "g2d";
+  j["input_channels"] = input_channels;
+  j["front_channels"] = front_channels;
+  j["stages"] = json::array();
+  for (const auto& s : stages) j["stages"].push_back(block_to_json(s));
+  j["attach_points"] = attach_points;
+  j["guide_channels"] = guide_channels;
+  j["key_dim"] = key_dim;
+  j["predictor_grid"] = predictor_grid;
+  j["predictor_hidden"] = predictor_hidden;
+  j["min_channels"] = min_channels;
+  j["branches"] = json::object();
+  for (const auto& [sf, set] : branches) {
+    json s = json::array();
+    for (const auto& chain : set) {
+      json c = json::array();
+      for (const auto& b : chain) c.push_back(block_to_json(b));
+      s.push_back(c);
+    }
+    j["branches"][sf] = s;
+  }
+  return j;
+}
+
+struct G2DGraph::Impl {
+  std::shared_ptr<Backbone> backbone;
+  std::vector<std::pair<std::string, std::shared_ptr<BranchSet>>> sets;
+
+  BranchSet& set(const std::string& sf) {
+    for (auto& [name, s] : sets)
+      if (name == sf) return *s;
+    throw InputError("scale factor '" + sf + "' has no branches in this model");
+  }
+};
+
+G2DGraph::G2DGraph(G2DConfig config) : config_(std::move(config)), impl_(std::make_unique<Impl>()) {
+  impl_->backbone = std::make_shared<Backbone>(config_);
+  for (const auto& [sf, specs] : config_.branches) impl_->sets.emplace_back(sf, std::make_shared<BranchSet>(config_, specs));
+}
+
+G2DGraph::~G2DGraph() = default;
+
+int G2DGraph::num_stages() const { return static_cast<int>(config_.stages.size()); }
+int G2DGraph::num_branches() const { return static_cast<int>(config_.attach_points.size()); }
+int G2DGraph::attach_point(int b) const { return config_.attach_points.at(b); }
+
+std::vector<std::string> G2DGraph::scale_factors() const {
+  std::vector<std::string> out;
+  for (const auto& [sf, s] : config_.branches) out.push_back(sf);
+  return out;
+}
+
+torch::Tensor G2DGraph::front(const torch::Tensor& input) { return impl_->backbone->front->forward(input); }
+
+torch::Tensor G2DGraph::stage(int k, const torch::Tensor& x) {
+  return impl_->backbone->stages[k - 1]->as<ResBlock2D>()->forward(x);
+}
+
+torch::Tensor G2DGraph::head(const torch::Tensor& x) { return impl_->backbone->head(x); }
+
+torch::Tensor G2DGraph::branch(const std::string& sf, int b, const torch::Tensor& x, const torch::Tensor& guide) {
+  return impl_->set(sf).branches[b]->as<Branch>()->forward(x, guide);
+}
+
+torch::Tensor G2DGraph::predict(const std::string& sf, const torch::Tensor& features, const torch::Tensor& key) {
+  auto pooled = F::adaptive_avg_pool2d(features, F::AdaptiveAvgPool2dFuncOptions(config_.predictor_grid)).flatten(1);
+  if (config_.key_dim > 0) {
+    auto k = key.defined() ? key.to(pooled.device(), pooled.scalar_type()).reshape({pooled.size(0), -1})
+                           : torch::zeros({pooled.size(0), config_.key_dim}, pooled.options());
+    if (k.size(1) != config_.key_dim)
+      throw InputError("predictor key has " + std::to_string(k.size(1)) + " values, the model expects " + std::to_string(config_.key_dim));
+    pooled = torch::cat({pooled, k}, 1);
+  }
+  return impl_->set(sf).predictor->forward(pooled);
+}
+
+void G2DGraph::to(const torch::Device& device) {
+  impl_->backbone->to(device);
+  for (auto& [sf, s] : impl_->sets) s->to(device);
+}
+
+void G2DGraph::eval() {
+  impl_->backbone->eval();
+  for (auto& [sf, s] : impl_->sets) s->eval();
+}
+
+std::vector<double> G2DGraph::route_gflops(const std::string& sf, int64_t h, int64_t w) const {
+  int64_t macs = 0;
+  int in = config_.input_channels;
+  for (size_t i = 0; i < config_.front_channels.size(); ++i) {
+    if (i > 0) h = halve(h), w = halve(w);
+    macs += conv_macs(in, config_.front_channels[i], 3, h, w);
+    in = config_.front_channels[i];
+  }
+  // Prefix cost and resolution after each stage: branches start from these.
+  std::vector<int64_t> prefix{macs}, hs{h}, ws{w};
+  for (const auto& s : config_.stages) {
+    macs += resblock_macs(s.in, s.out, s.upsample, h, w);
+    if (s.upsample) h *= 2, w *= 2;
+    prefix.push_back(macs), hs.push_back(h), ws.push_back(w);
+  }
+  const auto to_g = [](int64_t m) { return static_cast<double>(m) / 1e9; };
+  std::vector<double> out;
+  for (const auto& [name, set] : config_.branches) {
+    if (name != sf) continue;
+    for (size_t b = 0; b < set.size(); ++b) {
+      const int a = config_.attach_points[b];
+      int64_t m = prefix[a], bh = hs[a], bw = ws[a];
+      for (const auto& blk : set[b]) {
+        m += resblock_macs(blk.in + config_.guide_channels, blk.out, blk.upsample, bh, bw);
+        if (blk.upsample) bh *= 2, bw *= 2;
+      }
+      m += conv_macs(set[b].back().out, 3, 3, bh, bw);
+      out.push_back(to_g(m));
+    }
+  }
+  if (out.empty()) throw InputError("scale factor '" + sf + "' has no branches in this model");
+  out.push_back(to_g(macs + conv_macs(config_.stages.back().out, 3, 3, h, w)));
+  return out;
+}
+
+safetensors::TensorMap G2DGraph::backbone_state() const { return state_of(*impl_->backbone); }
+
+safetensors::TensorMap G2DGraph::branch_state(const std::string& sf) const { return state_of(impl_->set(sf)); }
+
+void G2DGraph::load_backbone(const safetensors::TensorMap& tensors, const std::string& origin) {
+  load_state(*impl_->backbone, tensors, "", origin);
+}
+
+void G2DGraph::load_branches(const std::string& sf, const safetensors::TensorMap& tensors, const std::string& origin) {
+  load_state(impl_->set(sf), tensors, "", origin);
+}
+
+torch::nn::Module& G2DGraph::backbone_module() { return *impl_->backbone; }
+torch::nn::Module& G2DGraph::branch_module(const std::string& sf) { return impl_->set(sf); }
+
+}  // namespace fiancee::models

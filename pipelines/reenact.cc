@@ -1,0 +1,79 @@
+#include "pipelines/reenact.h"
+
+#include <torch/torch.h>
+
+#include "core/device.h"
+#include "core/engine.h"
+#include "core/errors.h"
+#include "core/guide_db.h"
+#include "core/package.h"
+#include "models/registry.h"
+#include "pipelines/image_io.h"
+#include "pipelines/reenact_inputs.h"
+
+namespace fiancee {
+
+namespace reenact {
+
+torch::Tensor driver_key(const torch::Tensor& driver) {
+  return torch::adaptive_avg_pool2d(driver, {4, 4}).flatten(1);
+}
+
+torch::Tensor backbone_input(const torch::Tensor& driver, const torch::Tensor& source) {
+  return torch::cat({driver, source.to(driver.device()).expand({driver.size(0), -1, -1, -1})}, 1);
+}
+
+}  // namespace reenact
+
+namespace {
+
+class ReenactPipeline : public FramePipeline {
+ public:
+  explicit ReenactPipeline(const ReenactOptions& o) : package_(Package::open(o.model_location)) {
+    const auto& m = package_.manifest();
+    if (m.pipeline != "reenact")
+      throw PackageError(o.model_location + ": is a '" + m.pipeline + "' package; fianceereenact needs a 'reenact' package");
+    if (m.input.channels != 6 || m.output.channels != 3)
+      throw PackageError(o.model_location + ": a reenact package takes 6 input channels (driver + source) and makes 3");
+    device_ = resolve_device(o.device);
+    ImageSpec rgb = m.input;
+    rgb.channels = 3;
+    source_ = read_image(o.source_location, rgb, "source-location").to(device_);
+    engine_ = std::make_unique<Engine>(models::load_graph(package_), m, package_.guide_database(o.database_location), device_);
+  }
+
+  void process(const ImageView& in, const ImageView& out, const RouteSettings& settings, FrameReport& report) override {
+    ImageSpec rgb = package_.manifest().input;
+    rgb.channels = 3;
+    auto driver = frame_to_tensor(in, rgb).to(device_);
+    auto result = engine_->run(reenact::backbone_input(driver, source_), reenact::driver_key(driver), settings);
+    tensor_to_frame(result.images[0], package_.manifest().output, out);
+    report = std::move(result.reports[0]);
+  }
+
+  int num_exits() const override { return engine_->num_exits(); }
+  std::vector<std::string> scale_factors() const override {
+    std::vector<std::string> out;
+    for (const auto& sf : package_.manifest().scale_factors) out.push_back(sf.name);
+    return out;
+  }
+  std::string default_scale_factor() const override { return package_.manifest().default_scale_factor; }
+  std::string metric_name() const override { return package_.manifest().metric; }
+  std::string metric_unit() const override { return package_.manifest().metric_unit; }
+  std::string device_name() const override { return device_.str(); }
+  double backbone_gflops() const override { return package_.manifest().scale_factors[0].route_gflops.back(); }
+
+ private:
+  Package package_;
+  torch::Device device_ = torch::kCPU;
+  torch::Tensor source_;
+  std::unique_ptr<Engine> engine_;
+};
+
+}  // namespace
+
+std::unique_ptr<FramePipeline> make_reenact_pipeline(const ReenactOptions& options) {
+  return std::make_unique<ReenactPipeline>(options);
+}
+
+}  // namespace fiancee
