@@ -1,0 +1,197 @@
+#include <gtest/gtest.h>
+
+#include <torch/torch.h>
+
+#include <map>
+#include <set>
+
+#include "core/engine.h"
+#include "core/errors.h"
+#include "core/exit_graph.h"
+#include "core/guide_db.h"
+#include "core/package.h"
+#include "models/registry.h"
+#include "pipelines/demo_package.h"
+#include "pipelines/reenact_inputs.h"
+#include "tests/fixtures.h"
+
+using fiancee::Engine;
+using fiancee::RouteSettings;
+using fiancee::testing::TempDir;
+
+namespace {
+
+// Delegates to a real graph and counts how often each stage and branch runs.
+class CountingGraph : public fiancee::ExitGraph {
+ public:
+  explicit CountingGraph(std::shared_ptr<fiancee::ExitGraph> g) : g_(std::move(g)) {}
+  int num_stages() const override { return g_->num_stages(); }
+  int num_branches() const override { return g_->num_branches(); }
+  int attach_point(int b) const override { return g_->attach_point(b); }
+  std::vector<std::string> scale_factors() const override { return g_->scale_factors(); }
+  torch::Tensor front(const torch::Tensor& x) override { return ++calls["front"], g_->front(x); }
+  torch::Tensor stage(int k, const torch::Tensor& x) override {
+    ++calls["stage" + std::to_string(k)];
+    rows["stage" + std::to_string(k)] += x.size(0);
+    return g_->stage(k, x);
+  }
+  torch::Tensor head(const torch::Tensor& x) override { return ++calls["head"], g_->head(x); }
+  torch::Tensor branch(const std::string& sf, int b, const torch::Tensor& x, const torch::Tensor& guide) override {
+    ++calls["branch" + std::to_string(b)];
+    return g_->branch(sf, b, x, guide);
+  }
+  torch::Tensor predict(const std::string& sf, const torch::Tensor& f, const torch::Tensor& key) override {
+    ++calls["predict"];
+    return g_->predict(sf, f, key);
+  }
+  void to(const torch::Device& d) override { g_->to(d); }
+  void eval() override { g_->eval(); }
+
+  std::map<std::string, int> calls, rows;
+
+ private:
+  std::shared_ptr<fiancee::ExitGraph> g_;
+};
+
+struct Fixture {
+  TempDir tmp;
+  std::unique_ptr<fiancee::Package> pkg;
+  std::shared_ptr<CountingGraph> graph;
+  std::unique_ptr<Engine> engine;
+
+  explicit Fixture(fiancee::DemoPackageOptions o = {}, bool use_db = true) {
+    o.resolution = 32;
+    o.base_channels = 8;
+    fiancee::write_demo_package(tmp.file("pkg"), o);
+    pkg = std::make_unique<fiancee::Package>(fiancee::Package::open(tmp.file("pkg")));
+    graph = std::make_shared<CountingGraph>(fiancee::models::load_graph(*pkg));
+    engine = std::make_unique<Engine>(graph, pkg->manifest(), use_db ? pkg->guide_database() : nullptr, torch::kCPU);
+  }
+
+  // Frames of distinct content so routes can differ.
+  std::pair<torch::Tensor, torch::Tensor> frames(int n, uint64_t seed = 7) const {
+    torch::manual_seed(seed);
+    auto driver = torch::rand({n, 3, 32, 32}) * 2 - 1;
+    auto source = torch::rand({1, 3, 32, 32}) * 2 - 1;
+    return {fiancee::reenact::backbone_input(driver, source), fiancee::reenact::driver_key(driver)};
+  }
+};
+
+RouteSettings forced(int e) {
+  RouteSettings s;
+  s.forced_exit = e;
+  return s;
+}
+
+}  // namespace
+
+TEST(Engine, ForcedExitsTakeDifferentRoutes) {
+  Fixture f;
+  auto [input, key] = f.frames(1);
+  std::vector<torch::Tensor> images;
+  std::vector<double> gflops;
+  for (int e = 0; e < 4; ++e) {
+    auto out = f.engine->run(input, key, forced(e));
+    ASSERT_EQ(out.reports[0].exit, e);
+    EXPECT_TRUE(out.reports[0].forced);
+    images.push_back(out.images);
+    gflops.push_back(out.reports[0].gflops);
+  }
+  for (int a = 0; a < 4; ++a)
+    for (int b = a + 1; b < 4; ++b) {
+      EXPECT_FALSE(torch::allclose(images[a], images[b])) << a << " vs " << b;
+      EXPECT_LT(gflops[a], gflops[b]);
+    }
+}
+
+TEST(Engine, ThresholdZeroTakesBackbone) {
+  Fixture f;
+  auto [input, key] = f.frames(6);
+  RouteSettings s;
+  s.quality_threshold = 0.0;
+  auto out = f.engine->run(input, key, s);
+  for (const auto& r : out.reports) {
+    EXPECT_EQ(r.exit, 3);
+    EXPECT_EQ(r.predicted.size(), 4u);
+    EXPECT_EQ(r.predicted[3], 0.0);
+    EXPECT_DOUBLE_EQ(r.gflops, r.backbone_gflops);
+  }
+}
+
+TEST(Engine, HugeThresholdTakesCheapestBranch) {
+  Fixture f;
+  auto [input, key] = f.frames(3);
+  RouteSettings s;
+  s.quality_threshold = 1e9;
+  for (const auto& r : f.engine->run(input, key, s).reports) EXPECT_EQ(r.exit, 0);
+}
+
+TEST(Engine, ReportsStageTimesAndCost) {
+  Fixture f;
+  auto [input, key] = f.frames(1);
+  auto r = f.engine->run(input, key, forced(1)).reports[0];
+  std::map<std::string, double> ms(r.stage_ms.begin(), r.stage_ms.end());
+  EXPECT_TRUE(ms.count("front") && ms.count("stage1") && ms.count("stage4") && ms.count("branch1"));
+  EXPECT_FALSE(ms.count("stage5")) << "stages after the attach point must not run";
+  EXPECT_GT(r.total_ms, 0);
+  EXPECT_EQ(r.scale_factor, "1/4");
+}
+
+TEST(Engine, BatchRunsEachStageOnceAndMatchesSingleFrames) {
+  Fixture f;
+  auto [input, key] = f.frames(8);
+  // A threshold inside the spread of predictions gives mixed routes.
+  RouteSettings probe;
+  probe.quality_threshold = 0;
+  std::vector<double> p0;
+  for (const auto& r : f.engine->run(input, key, probe).reports) p0.push_back(r.predicted[0]);
+  std::sort(p0.begin(), p0.end());
+  RouteSettings s;
+  s.quality_threshold = (p0[3] + p0[4]) / 2;
+  f.graph->calls.clear();
+  f.graph->rows.clear();
+  auto batch = f.engine->run(input, key, s);
+  std::set<int> exits;
+  for (const auto& r : batch.reports) exits.insert(r.exit);
+  EXPECT_GE(exits.size(), 2u) << "fixture should produce mixed routes";
+  for (const auto& [name, n] : f.graph->calls) EXPECT_EQ(n, 1) << name << " ran more than once";
+  EXPECT_EQ(f.graph->rows["stage1"], 8);
+  for (int i = 0; i < 8; ++i) {
+    auto single = f.engine->run(input.slice(0, i, i + 1), key.slice(0, i, i + 1), forced(batch.reports[i].exit));
+    EXPECT_TRUE(torch::allclose(single.images[0], batch.images[i], 1e-4, 1e-5)) << "frame " << i;
+  }
+}
+
+TEST(Engine, NonFiniteBranchFallsBackToBackbone) {
+  fiancee::DemoPackageOptions o;
+  o.nan_branch = true;
+  Fixture f(o);
+  auto [input, key] = f.frames(1);
+  auto out = f.engine->run(input, key, forced(0));
+  EXPECT_TRUE(out.reports[0].fell_back);
+  EXPECT_EQ(out.reports[0].exit, 3);
+  EXPECT_NE(out.reports[0].warning.find("NaN"), std::string::npos);
+  EXPECT_TRUE(torch::isfinite(out.images).all().item<bool>());
+  EXPECT_EQ(f.graph->calls["stage1"], 1);  // features before the attach point were reused
+  auto clean = f.engine->run(input, key, forced(3));
+  EXPECT_TRUE(torch::allclose(clean.images, out.images));
+}
+
+TEST(Engine, GuideDatabaseChangesBranchOutput) {
+  Fixture with_db;
+  Fixture without_db({}, false);
+  auto [input, key] = with_db.frames(1);
+  auto a = with_db.engine->run(input, key, forced(0));
+  auto b = without_db.engine->run(input, key, forced(0));
+  EXPECT_FALSE(torch::allclose(a.images, b.images));
+  // The backbone never sees the guide.
+  EXPECT_TRUE(torch::allclose(with_db.engine->run(input, key, forced(3)).images, without_db.engine->run(input, key, forced(3)).images));
+}
+
+TEST(Engine, UnknownScaleFactorIsRefused) {
+  Fixture f;
+  auto [input, key] = f.frames(1);
+  RouteSettings s;
+  s.scale_factor = "1/3";
+  EXPECT_THROW(f.engine->run(input, key, s), fiancee::InputError);
+}
