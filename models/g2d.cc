@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
+
 #include "core/errors.h"
 #include "core/scale_factor.h"
 #include "models/blocks.h"
@@ -81,7 +83,7 @@ struct BranchSet : torch::nn::Module {
   BranchSet(const G2DConfig& c, const std::vector<std::vector<G2DBlockSpec>>& specs) {
     for (const auto& s : specs) branches->push_back(std::make_shared<Branch>(s, c.guide_channels));
     register_module("branches", branches);
-    const int pooled = c.front_channels.back() * c.predictor_grid * c.predictor_grid + c.key_dim;
+    const int pooled = c.front_out() * c.predictor_grid * c.predictor_grid + c.key_dim;
     int in = pooled;
     for (int h : c.predictor_hidden) {
       predictor->push_back(torch::nn::Linear(in, h));
@@ -127,7 +129,7 @@ void G2DConfig::add_scale_factor(const std::string& name) {
   std::vector<std::vector<G2DBlockSpec>> set;
   for (int attach : attach_points) {
     std::vector<G2DBlockSpec> blocks;
-    int in = attach == 0 ? front_channels.back() : stages[attach - 1].out;
+    int in = attach == 0 ? front_out() : stages[attach - 1].out;
     for (size_t k = attach; k < stages.size(); ++k) {
       const int out = sf.scale(stages[k].out, min_channels);
       blocks.push_back({in, out, stages[k].upsample});
@@ -136,6 +138,50 @@ void G2DConfig::add_scale_factor(const std::string& name) {
     set.push_back(blocks);
   }
   branches.emplace_back(sf.str(), set);
+}
+
+G2DConfig G2DConfig::paper(const std::vector<std::string>& scale_factors, bool guide) {
+  G2DConfig c;
+  c.input_channels = 512;  // the G2D input: the projected 3D volume, 512 x 64 x 64
+  c.front_channels = {};
+  const int widths[9] = {512, 512, 512, 512, 512, 512, 256, 128, 64};
+  int in = 512;
+  for (int k = 0; k < 9; ++k) {
+    c.stages.push_back({in, widths[k], k >= 6});  // blocks 7-9 upsample to 128, 256, 512
+    in = widths[k];
+  }
+  c.attach_points = {2, 4, 6};
+  c.guide_channels = guide ? 3 : 0;
+  c.min_channels = 24;
+  // Table S7 feeds the MegaPortraits predictor a 1584-d vector; ours pools the
+  // 512-channel input to 2x2 (2048) plus the 515-d key (3 angles + 512 expression).
+  c.key_dim = 515;
+  c.predictor_grid = 2;
+  c.predictor_hidden = {512, 256, 128, 64};
+  // Output widths per branch exactly as Table S9 prints them; the upsampling of
+  // each block mirrors the backbone block it replaces.
+  const std::map<std::string, std::vector<std::vector<int>>> table_s9 = {
+      {"1/3", {{170, 170, 170, 170, 85, 42, 24}, {170, 170, 85, 42, 24}, {170, 85, 42}}},
+      {"1/6", {{85, 85, 85, 85, 42, 24, 24}, {85, 85, 42, 24, 24}, {85, 42, 24}}},
+      {"1/8", {{64, 64, 64, 64, 32, 24, 24}, {64, 64, 32, 24, 24}, {64, 32, 24}}},
+      {"1/15", {{34, 34, 34, 34, 24, 24, 24}, {34, 34, 24, 24, 24}, {34, 24, 24}}}};
+  for (const auto& sf : scale_factors) {
+    auto it = table_s9.find(sf);
+    if (it == table_s9.end()) throw InputError("Table S9 has no scale factor '" + sf + "' (it has 1/3, 1/6, 1/8, 1/15)");
+    std::vector<std::vector<G2DBlockSpec>> set;
+    for (size_t b = 0; b < it->second.size(); ++b) {
+      std::vector<G2DBlockSpec> chain;
+      int w_in = 512;
+      const int first = c.attach_points[b];
+      for (size_t j = 0; j < it->second[b].size(); ++j) {
+        chain.push_back({w_in, it->second[b][j], c.stages[first + j].upsample});
+        w_in = it->second[b][j];
+      }
+      set.push_back(chain);
+    }
+    c.branches.emplace_back(sf, set);
+  }
+  return c;
 }
 
 G2DConfig G2DConfig::from_json(const json& j, const std::string& origin) {
@@ -151,7 +197,7 @@ G2DConfig G2DConfig::from_json(const json& j, const std::string& origin) {
   if (!j.contains("stages") || !j["stages"].is_array() || j["stages"].empty())
     throw PackageError(origin + ": architecture.stages must list the backbone blocks");
   for (const auto& s : j["stages"]) c.stages.push_back(block_from_json(s, origin));
-  if (c.front_channels.empty() || c.front_channels.back() != c.stages[0].in)
+  if (c.front_out() != c.stages[0].in)
     throw PackageError(origin + ": architecture.front_channels must end with the first stage's input width");
   for (size_t k = 1; k < c.stages.size(); ++k)
     if (c.stages[k].in != c.stages[k - 1].out) throw PackageError(origin + ": architecture.stages[" + std::to_string(k) + "] input width does not match the previous output");
@@ -168,7 +214,7 @@ G2DConfig G2DConfig::from_json(const json& j, const std::string& origin) {
       std::vector<G2DBlockSpec> chain;
       for (const auto& blk : set[b]) chain.push_back(block_from_json(blk, origin));
       if (chain.empty()) throw PackageError(origin + ": architecture.branches." + sf + "[" + std::to_string(b) + "] is empty");
-      const int attach_width = attach == 0 ? c.front_channels.back() : c.stages[attach - 1].out;
+      const int attach_width = attach == 0 ? c.front_out() : c.stages[attach - 1].out;
       if (chain[0].in != attach_width)
         throw PackageError(origin + ": architecture.branches." + sf + "[" + std::to_string(b) + "] starts at width " +
                            std::to_string(chain[0].in) + " but attaches to width " + std::to_string(attach_width));

@@ -29,7 +29,8 @@ struct G2DBlockSpec {
 
 struct G2DConfig {
   int input_channels = 6;            // front input (driver + source image for the demo front)
-  std::vector<int> front_channels;   // conv widths; every conv after the first has stride 2
+  std::vector<int> front_channels;   // conv widths; every conv after the first has stride 2; empty = identity
+  int front_out() const { return front_channels.empty() ? input_channels : front_channels.back(); }
   std::vector<G2DBlockSpec> stages;  // backbone ResBlock2D stages
   std::vector<int> attach_points;    // stage after which each branch attaches
   int guide_channels = 0;            // added to every branch block input (3 = RGB guide image)
@@ -43,6 +44,11 @@ struct G2DConfig {
   // Branches mirroring the backbone after each attach point, widths scaled by
   // each factor (never below min_channels), first block input unscaled.
   void add_scale_factor(const std::string& scale_factor);
+
+  // The paper's renderer (FIANCEE Sec. 4.2, Table S9): 9 ResBlock2D from 512
+  // channels at 64x64 to 64 channels at 512x512, branches after blocks 2, 4, 6,
+  // with the widths Table S9 lists for each of "1/3", "1/6", "1/8", "1/15".
+  static G2DConfig paper(const std::vector<std::string>& scale_factors, bool guide);
 
   static G2DConfig from_json(const nlohmann::json& j, const std::string& origin);
   nlohmann::json to_json() const;

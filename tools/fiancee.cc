@@ -1,5 +1,5 @@
-// The `fiancee` command line tool: inspect and create model packages (more
-// subcommands - train-*, build-db, eval, bench - arrive with their issues).
+// The `fiancee` command line tool: dispatches to one file per subcommand
+// (train-*, build-db and eval arrive with their issues).
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -13,8 +13,9 @@
 #include "core/package.h"
 #include "models/registry.h"
 #include "pipelines/demo_package.h"
+#include "tools/args.h"
 
-namespace {
+namespace fiancee::tools {
 
 using fiancee::Package;
 
@@ -27,42 +28,12 @@ const char* kUsage =
     "                                  route GFLOPs, guide database); exit 1 if invalid\n"
     "  make-demo-package --out DIR     write a small package with random, UNTRAINED weights\n"
     "      [--resolution N] [--channels C] [--seed S] [--no-database] [--nan-branch]\n"
+    "  bench (--package DIR | --arch g2d-paper)   time every route, the predictor, the\n"
+    "      router and the guide database lookup; table + CSV\n"
+    "      [--scale-factors 1/8,1/15] [--device auto|cpu|cuda] [--runs N] [--warmup N]\n"
+    "      [--threads N] [--csv FILE]\n"
+    "  flops                           our route GFLOPs beside the paper's Table 2\n"
     "  help                            this text\n";
-
-// --name value pairs after the positional arguments.
-struct Args {
-  std::vector<std::string> positional;
-  std::map<std::string, std::string> options;
-
-  Args(int argc, char** argv, int first, const std::vector<std::string>& flags) {
-    for (int i = first; i < argc; ++i) {
-      std::string a = argv[i];
-      if (a.rfind("--", 0) != 0) {
-        positional.push_back(a);
-      } else if (std::find(flags.begin(), flags.end(), a) != flags.end()) {
-        options[a] = "1";
-      } else if (i + 1 < argc) {
-        options[a] = argv[++i];
-      } else {
-        throw fiancee::InputError("option " + a + " needs a value");
-      }
-    }
-  }
-  std::string get(const std::string& name, const std::string& fallback) const {
-    auto it = options.find(name);
-    return it == options.end() ? fallback : it->second;
-  }
-  int integer(const std::string& name, int fallback) const {
-    const std::string v = get(name, std::to_string(fallback));
-    try {
-      size_t used = 0;
-      const int n = std::stoi(v, &used);
-      if (used == v.size()) return n;
-    } catch (const std::exception&) {
-    }
-    throw fiancee::InputError("option " + name + " must be an integer, got '" + v + "'");
-  }
-};
 
 int inspect(const Args& args) {
   if (args.positional.size() != 1) throw fiancee::InputError("inspect takes one package directory");
@@ -112,18 +83,21 @@ int make_demo_package(const Args& args) {
   return 0;
 }
 
-}  // namespace
+}  // namespace fiancee::tools
 
 int main(int argc, char** argv) {
   if (argc < 2 || !std::strcmp(argv[1], "help") || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
-    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    std::fputs(fiancee::tools::kUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
   const std::string cmd = argv[1];
   try {
-    if (cmd == "inspect") return inspect(Args(argc, argv, 2, {}));
-    if (cmd == "make-demo-package") return make_demo_package(Args(argc, argv, 2, {"--no-database", "--nan-branch"}));
-    std::fprintf(stderr, "fiancee: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
+    using fiancee::tools::Args;
+    if (cmd == "inspect") return fiancee::tools::inspect(Args(argc, argv, 2, {}));
+    if (cmd == "make-demo-package") return fiancee::tools::make_demo_package(Args(argc, argv, 2, {"--no-database", "--nan-branch"}));
+    if (cmd == "bench") return fiancee::tools::bench(Args(argc, argv, 2, {}));
+    if (cmd == "flops") return fiancee::tools::flops(Args(argc, argv, 2, {}));
+    std::fprintf(stderr, "fiancee: unknown command '%s'\n\n%s", cmd.c_str(), fiancee::tools::kUsage);
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fiancee %s: error: %s\n", cmd.c_str(), e.what());
