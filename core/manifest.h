@@ -48,7 +48,7 @@ struct Manifest {
   std::string metric;               // "1-ms-ssim", "lpips-alex", ...
   std::string metric_unit;
   double default_threshold = 0.1;
-  std::string weights;              // backbone weights file
+  std::string weights;              // backbone weights file ("" for TorchScript packages)
   std::vector<ScaleFactorEntry> scale_factors;
   std::string default_scale_factor;
   std::optional<GuideDatabaseEntry> guide_database;

@@ -25,8 +25,11 @@ std::string read_text(const std::string& path) {
 
 // Every file the manifest points at, so none escapes hashing.
 std::set<std::string> referenced_files(const Manifest& m) {
-  std::set<std::string> files{m.weights};
-  for (const auto& sf : m.scale_factors) files.insert(sf.weights);
+  // Empty names: TorchScript packages whose modules carry their own weights.
+  std::set<std::string> files;
+  if (!m.weights.empty()) files.insert(m.weights);
+  for (const auto& sf : m.scale_factors)
+    if (!sf.weights.empty()) files.insert(sf.weights);
   for (const auto& [role, file] : m.torchscript) files.insert(file);
   if (m.guide_database) files.insert(m.guide_database->prefix + ".safetensors");
   return files;

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/errors.h"
+#include "core/scripted_graph.h"
 #include "models/g2d.h"
 
 namespace fiancee::models {
@@ -32,7 +33,9 @@ void check_gflops(const Package& package, const std::string& sf, const std::vect
 
 std::shared_ptr<ExitGraph> load_graph(const Package& package) {
   const auto& m = package.manifest();
-  if (m.family != "g2d") throw PackageError(package.path("manifest.json") + ": unknown architecture family '" + m.family + "' (known: g2d)");
+  if (m.family == "torchscript") return load_scripted_graph(package);
+  if (m.family != "g2d")
+    throw PackageError(package.path("manifest.json") + ": unknown architecture family '" + m.family + "' (known: g2d, torchscript)");
   auto graph = g2d_graph(package);
   if (graph->num_branches() + 1 != m.num_exits())
     throw PackageError(package.path("manifest.json") + ": route_gflops lists " + std::to_string(m.num_exits()) + " exits but the architecture has " +
