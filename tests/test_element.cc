@@ -126,6 +126,8 @@ class Harness {
   }
   ~Harness() {
     gst_harness_teardown(h_);
+    gst_bus_set_flushing(bus_, TRUE);  // unposted messages hold the element, which holds the bus
+    gst_element_set_bus(element_, nullptr);
     free_messages(messages_);
     gst_object_unref(element_);
     gst_object_unref(bus_);
@@ -243,6 +245,7 @@ StartResult try_start(GstElement* e) {
   r.messages = drain(bus);
   r.errors = texts(r.messages, GST_MESSAGE_ERROR);
   gst_element_set_state(e, GST_STATE_NULL);
+  gst_bus_set_flushing(bus, TRUE);
   gst_element_set_bus(e, nullptr);
   gst_object_unref(bus);
   return r;

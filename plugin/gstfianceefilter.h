@@ -1,0 +1,66 @@
+// GstFianceeFilter: the abstract base of the fiancee elements
+// (fianceereenact, fianceesynth). It maps GStreamer onto a plain C++
+// fiancee::FramePipeline and nothing else:
+//   properties  -> fiancee::RouteSettings, copied per frame
+//   buffers     -> fiancee::ImageView (real strides) -> FramePipeline::process
+//   reports     -> FianceeFrameMeta on every output buffer, `stats`,
+//                  "fiancee-summary" element messages, rate-limited warnings
+//   QoS events  -> RouteSettings::late (degrade quality, never drop)
+//   LATENCY     -> upstream latency + running estimate of a backbone frame
+//   exceptions  -> GST_ELEMENT_ERROR / GST_ELEMENT_WARNING (never escape)
+//
+// A subclass sets its pad templates / caps (and transform_caps when the output
+// differs from the input), adds its own properties and implements
+// create_pipeline(). No LibTorch here: the pipeline headers are torch-free.
+#pragma once
+
+#include <gst/gst.h>
+#include <gst/video/gstvideofilter.h>
+#include <gst/video/video.h>
+
+#include <memory>
+#include <string>
+
+#include "core/errors.h"
+#include "pipelines/frame_pipeline.h"
+
+G_BEGIN_DECLS
+
+#define GST_TYPE_FIANCEE_FILTER (gst_fiancee_filter_get_type())
+G_DECLARE_DERIVABLE_TYPE(GstFianceeFilter, gst_fiancee_filter, GST, FIANCEE_FILTER, GstVideoFilter)
+
+#define GST_TYPE_FIANCEE_DEVICE (gst_fiancee_device_get_type())
+GType gst_fiancee_device_get_type(void);
+
+G_END_DECLS
+
+// What create_pipeline() gets from the base class's properties (a snapshot
+// taken under the settings lock when the element starts).
+struct GstFianceeLoadSettings {
+  std::string model_location;     // package directory / archive; exists (checked by the base)
+  std::string database_location;  // empty = the package's guide database
+  fiancee::Device device = fiancee::Device::Auto;
+};
+
+// Thrown by a subclass's create_pipeline() for an input file that does not
+// exist: reported as GST_RESOURCE_ERROR_NOT_FOUND instead of SETTINGS.
+class GstFianceeNotFoundError : public fiancee::InputError {
+ public:
+  using fiancee::InputError::InputError;
+};
+
+struct _GstFianceeFilterClass {
+  GstVideoFilterClass parent_class;
+
+  // Builds the pipeline (called from `start`, i.e. READY -> PAUSED). May
+  // throw fiancee::Error (or any std::exception): the base turns it into a
+  // GST_ELEMENT_ERROR and fails the state change. Must not return nullptr.
+  std::unique_ptr<fiancee::FramePipeline> (*create_pipeline)(GstFianceeFilter* filter,
+                                                             const GstFianceeLoadSettings& settings);
+
+  gpointer _padding[8];
+};
+
+// Helpers for subclasses.
+// The model-location currently set (a copy; "" when unset).
+std::string gst_fiancee_filter_get_model_location(GstFianceeFilter* filter);

@@ -1,0 +1,121 @@
+// fianceereenact: the reenactment element. Everything but the source image
+// property, the caps and the pipeline factory lives in GstFianceeFilter.
+#include "plugin/gstfianceereenact.h"
+
+#include <string>
+
+#include "pipelines/reenact.h"
+
+GST_DEBUG_CATEGORY_STATIC(gst_fiancee_reenact_debug);
+#define GST_CAT_DEFAULT gst_fiancee_reenact_debug
+
+struct _GstFianceeReenact {
+  GstFianceeFilter parent;
+  gchar* source_location;  // guarded by the object lock
+};
+
+enum {
+  PROP_0,
+  PROP_SOURCE_LOCATION,
+};
+
+G_DEFINE_TYPE_WITH_CODE(GstFianceeReenact, gst_fiancee_reenact, GST_TYPE_FIANCEE_FILTER,
+                        GST_DEBUG_CATEGORY_INIT(gst_fiancee_reenact_debug, "fianceereenact", 0,
+                                                "fiancee early-exit face reenactment"))
+
+GST_ELEMENT_REGISTER_DEFINE(fianceereenact, "fianceereenact", GST_RANK_NONE, GST_TYPE_FIANCEE_REENACT)
+
+static GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE("RGB")));
+static GstStaticPadTemplate src_template =
+    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE("RGB")));
+
+static std::unique_ptr<fiancee::FramePipeline> gst_fiancee_reenact_create_pipeline(
+    GstFianceeFilter* filter, const GstFianceeLoadSettings& settings) {
+  auto* self = GST_FIANCEE_REENACT(filter);
+  fiancee::ReenactOptions options;
+  GST_OBJECT_LOCK(self);
+  options.source_location = self->source_location ? self->source_location : "";
+  GST_OBJECT_UNLOCK(self);
+  if (options.source_location.empty())
+    throw fiancee::InputError("No source image given: set the source-location property to the avatar image.");
+  if (!g_file_test(options.source_location.c_str(), G_FILE_TEST_EXISTS))
+    throw GstFianceeNotFoundError("Source image '" + options.source_location + "' (source-location) not found.");
+  options.model_location = settings.model_location;
+  options.database_location = settings.database_location;
+  options.device = settings.device;
+  GST_DEBUG_OBJECT(self, "loading '%s' with source '%s'", options.model_location.c_str(),
+                   options.source_location.c_str());
+  return fiancee::make_reenact_pipeline(options);
+}
+
+static void gst_fiancee_reenact_set_property(GObject* object, guint prop_id, const GValue* value,
+                                             GParamSpec* pspec) {
+  auto* self = GST_FIANCEE_REENACT(object);
+  switch (prop_id) {
+    case PROP_SOURCE_LOCATION:
+      GST_OBJECT_LOCK(self);
+      g_free(self->source_location);
+      self->source_location = g_value_dup_string(value);
+      GST_OBJECT_UNLOCK(self);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
+  }
+}
+
+static void gst_fiancee_reenact_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
+  auto* self = GST_FIANCEE_REENACT(object);
+  switch (prop_id) {
+    case PROP_SOURCE_LOCATION:
+      GST_OBJECT_LOCK(self);
+      g_value_set_string(value, self->source_location ? self->source_location : "");
+      GST_OBJECT_UNLOCK(self);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
+  }
+}
+
+static void gst_fiancee_reenact_finalize(GObject* object) {
+  auto* self = GST_FIANCEE_REENACT(object);
+  g_free(self->source_location);
+  G_OBJECT_CLASS(gst_fiancee_reenact_parent_class)->finalize(object);
+}
+
+static void gst_fiancee_reenact_init(GstFianceeReenact* self) { self->source_location = nullptr; }
+
+static void gst_fiancee_reenact_class_init(GstFianceeReenactClass* klass) {
+  auto* gobject_class = G_OBJECT_CLASS(klass);
+  auto* element_class = GST_ELEMENT_CLASS(klass);
+  auto* fiancee_class = GST_FIANCEE_FILTER_CLASS(klass);
+
+  gobject_class->set_property = gst_fiancee_reenact_set_property;
+  gobject_class->get_property = gst_fiancee_reenact_get_property;
+  gobject_class->finalize = gst_fiancee_reenact_finalize;
+
+  g_object_class_install_property(gobject_class, PROP_SOURCE_LOCATION,
+      g_param_spec_string("source-location", "Source location",
+                          "Avatar image (PNG, JPEG, ...) that the driver video animates (required). Read when "
+                          "the element starts.",
+                          "",
+                          static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                                   GST_PARAM_MUTABLE_READY)));
+
+  gst_element_class_set_static_metadata(element_class, "FIANCEE face reenactment", "Filter/Effect/Video",
+      "Animates the avatar in source-location with the head pose and expression of the face in the incoming "
+      "video, using a generative reenactment model with per-frame early exits (FIANCEE): a predictor estimates "
+      "for every frame the quality each exit would reach, and the cheapest exit within quality-threshold renders "
+      "it. Every output buffer carries a \"FianceeFrameMeta\" custom meta (exit, predicted qualities, GFLOPs, "
+      "ms); late frames (QoS) are rendered with the cheapest exit instead of being dropped. Example:\n"
+      "  gst-launch-1.0 filesrc location=driver.mp4 ! decodebin ! videoconvert ! fianceereenact "
+      "model-location=assets/avatar-demo source-location=me.png quality-threshold=0.1 ! videoconvert ! "
+      "autovideosink",
+      "fiancee developers <fiancee@example.invalid>");
+  gst_element_class_add_static_pad_template(element_class, &sink_template);
+  gst_element_class_add_static_pad_template(element_class, &src_template);
+
+  fiancee_class->create_pipeline = gst_fiancee_reenact_create_pipeline;
+}
