@@ -727,7 +727,7 @@ static void gst_fiancee_filter_class_init(GstFianceeFilterClass* klass) {
 
   g_object_class_install_property(gobject_class, PROP_MODEL_LOCATION,
       g_param_spec_string("model-location", "Model location",
-                          "Model package: a directory (or archive of one) with manifest.json, weights, predictor "
+                          "Model package: a directory with manifest.json, weights, predictor "
                           "and optional guide database. Loaded when the element starts (READY -> PAUSED).",
                           "", ready));
   g_object_class_install_property(gobject_class, PROP_DATABASE_LOCATION,

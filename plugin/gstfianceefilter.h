@@ -37,7 +37,7 @@ G_END_DECLS
 // What create_pipeline() gets from the base class's properties (a snapshot
 // taken under the settings lock when the element starts).
 struct GstFianceeLoadSettings {
-  std::string model_location;     // package directory / archive; exists (checked by the base)
+  std::string model_location;     // package directory; exists (checked by the base)
   std::string database_location;  // empty = the package's guide database
   fiancee::Device device = fiancee::Device::Auto;
 };
