@@ -8,11 +8,21 @@
 
 namespace fiancee {
 
+// What to render when the driver frame shows no face (after the last good
+// pose has been held for face_hold_frames).
+enum class NoFaceAction {
+  Passthrough,  // copy the driver frame unchanged
+  Neutral,      // render the avatar frontal with a neutral expression
+};
+
 struct ReenactOptions {
   std::string model_location;     // package directory
   std::string source_location;    // avatar image (PNG/JPEG/...)
   std::string database_location;  // overrides the package's guide database; empty = package's
   Device device = Device::Auto;
+  NoFaceAction no_face = NoFaceAction::Passthrough;
+  int face_hold_frames = 12;
+  std::string landmark_model;     // dlib 68-point model; empty = Debian's libdlib-data path
 };
 
 // Loads and validates everything up front; throws PackageError / InputError /

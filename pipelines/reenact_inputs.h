@@ -1,19 +1,19 @@
-// How the reenactment pipeline turns frames into backbone inputs and guide
-// keys. Shared by the runtime and the tools that build packages and
-// databases, so both compute exactly the same thing.
+// How the reenactment pipeline turns a source image and a driver's key into
+// the backbone input. Shared by the runtime and the training and database
+// tools, so both compute exactly the same thing.
 #pragma once
 
 #include <torch/types.h>
 
+#include "pipelines/face_frontend.h"
+
 namespace fiancee::reenact {
 
-// Until the face front end lands, the key is a coarse appearance descriptor
-// of the driver frame: its 4x4 average-pooled RGB (48 values). Documented as
-// a placeholder in docs/package-format.md.
-constexpr int kKeyDim = 48;
-torch::Tensor driver_key(const torch::Tensor& driver);  // [N,3,H,W] -> [N,48]
+// Head pose (3 angles / 45 degrees) + landmark expression features; see docs/face-frontend.md.
+constexpr int kKeyDim = face::kKeyDim;
 
-// Backbone input: driver and source images stacked on channels ([N,6,H,W]).
-torch::Tensor backbone_input(const torch::Tensor& driver, const torch::Tensor& source);
+// Source image [1 or N,3,H,W] and keys [N,kKeyDim] -> [N,3+kKeyDim,H,W]: the
+// key is broadcast as constant planes, so the front sees appearance and motion together.
+torch::Tensor backbone_input(const torch::Tensor& source, const torch::Tensor& key);
 
 }  // namespace fiancee::reenact

@@ -11,13 +11,31 @@ GST_DEBUG_CATEGORY_STATIC(gst_fiancee_reenact_debug);
 
 struct _GstFianceeReenact {
   GstFianceeFilter parent;
-  gchar* source_location;  // guarded by the object lock
+  gchar* source_location;  // guarded by the object lock, like the two below
+  gint no_face;            // fiancee::NoFaceAction
+  guint face_hold_frames;
 };
 
 enum {
   PROP_0,
   PROP_SOURCE_LOCATION,
+  PROP_NO_FACE,
+  PROP_FACE_HOLD_FRAMES,
 };
+
+#define DEFAULT_FACE_HOLD_FRAMES 12
+
+static GType gst_fiancee_no_face_get_type(void) {
+  static GType type = 0;
+  if (g_once_init_enter(&type)) {
+    static const GEnumValue values[] = {
+        {static_cast<gint>(fiancee::NoFaceAction::Passthrough), "Pass the driver frame through unchanged", "passthrough"},
+        {static_cast<gint>(fiancee::NoFaceAction::Neutral), "Render the avatar frontal with a neutral expression", "neutral"},
+        {0, nullptr, nullptr}};
+    g_once_init_leave(&type, g_enum_register_static("GstFianceeNoFace", values));
+  }
+  return type;
+}
 
 G_DEFINE_TYPE_WITH_CODE(GstFianceeReenact, gst_fiancee_reenact, GST_TYPE_FIANCEE_FILTER,
                         GST_DEBUG_CATEGORY_INIT(gst_fiancee_reenact_debug, "fianceereenact", 0,
@@ -36,6 +54,8 @@ static std::unique_ptr<fiancee::FramePipeline> gst_fiancee_reenact_create_pipeli
   fiancee::ReenactOptions options;
   GST_OBJECT_LOCK(self);
   options.source_location = self->source_location ? self->source_location : "";
+  options.no_face = static_cast<fiancee::NoFaceAction>(self->no_face);
+  options.face_hold_frames = static_cast<int>(self->face_hold_frames);
   GST_OBJECT_UNLOCK(self);
   if (options.source_location.empty())
     throw fiancee::InputError("No source image given: set the source-location property to the avatar image.");
@@ -59,6 +79,16 @@ static void gst_fiancee_reenact_set_property(GObject* object, guint prop_id, con
       self->source_location = g_value_dup_string(value);
       GST_OBJECT_UNLOCK(self);
       break;
+    case PROP_NO_FACE:
+      GST_OBJECT_LOCK(self);
+      self->no_face = g_value_get_enum(value);
+      GST_OBJECT_UNLOCK(self);
+      break;
+    case PROP_FACE_HOLD_FRAMES:
+      GST_OBJECT_LOCK(self);
+      self->face_hold_frames = g_value_get_uint(value);
+      GST_OBJECT_UNLOCK(self);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -73,6 +103,16 @@ static void gst_fiancee_reenact_get_property(GObject* object, guint prop_id, GVa
       g_value_set_string(value, self->source_location ? self->source_location : "");
       GST_OBJECT_UNLOCK(self);
       break;
+    case PROP_NO_FACE:
+      GST_OBJECT_LOCK(self);
+      g_value_set_enum(value, self->no_face);
+      GST_OBJECT_UNLOCK(self);
+      break;
+    case PROP_FACE_HOLD_FRAMES:
+      GST_OBJECT_LOCK(self);
+      g_value_set_uint(value, self->face_hold_frames);
+      GST_OBJECT_UNLOCK(self);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -85,7 +125,11 @@ static void gst_fiancee_reenact_finalize(GObject* object) {
   G_OBJECT_CLASS(gst_fiancee_reenact_parent_class)->finalize(object);
 }
 
-static void gst_fiancee_reenact_init(GstFianceeReenact* self) { self->source_location = nullptr; }
+static void gst_fiancee_reenact_init(GstFianceeReenact* self) {
+  self->source_location = nullptr;
+  self->no_face = static_cast<gint>(fiancee::NoFaceAction::Passthrough);
+  self->face_hold_frames = DEFAULT_FACE_HOLD_FRAMES;
+}
 
 static void gst_fiancee_reenact_class_init(GstFianceeReenactClass* klass) {
   auto* gobject_class = G_OBJECT_CLASS(klass);
@@ -103,6 +147,19 @@ static void gst_fiancee_reenact_class_init(GstFianceeReenactClass* klass) {
                           "",
                           static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
                                                    GST_PARAM_MUTABLE_READY)));
+
+  g_object_class_install_property(gobject_class, PROP_NO_FACE,
+      g_param_spec_enum("no-face", "No face",
+                        "What to output once no face has been found in the driver video for face-hold-frames "
+                        "frames (until then the last good pose is reused). Frames passed through carry "
+                        "passthrough=true in their meta.",
+                        gst_fiancee_no_face_get_type(), static_cast<gint>(fiancee::NoFaceAction::Passthrough),
+                        static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
+  g_object_class_install_property(gobject_class, PROP_FACE_HOLD_FRAMES,
+      g_param_spec_uint("face-hold-frames", "Face hold frames",
+                        "Frames without a detected face during which the last good pose and expression are reused.",
+                        0, 10000, DEFAULT_FACE_HOLD_FRAMES,
+                        static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
 
   gst_element_class_set_static_metadata(element_class, "FIANCEE face reenactment", "Filter/Effect/Video",
       "Animates the avatar in source-location with the head pose and expression of the face in the incoming "

@@ -34,7 +34,7 @@ echo "ok 1 - gst-inspect-1.0 fianceereenact"
 
 # 2. A real pipeline runs to EOS and posts a summary every 5 frames.
 "$GST_LAUNCH" -m videotestsrc num-buffers=10 ! video/x-raw,format=RGB,width=96,height=80 ! \
-  fianceereenact model-location="$pkg" source-location="$src" summary-interval=5 ! fakesink \
+  fianceereenact model-location="$pkg" source-location="$src" no-face=neutral summary-interval=5 ! fakesink \
   > "$tmp/run.txt" 2>&1 || fail "gst-launch-1.0 pipeline failed"
 n=$(grep -c "fiancee-summary" "$tmp/run.txt" || true)
 [ "$n" -eq 2 ] || fail "expected 2 fiancee-summary messages, got $n"
@@ -44,7 +44,7 @@ echo "ok 2 - videotestsrc ! fianceereenact ! fakesink"
 
 # 3. Usual use: any format in, videoconvert on both sides; a forced exit; a live source.
 "$GST_LAUNCH" videotestsrc num-buffers=5 is-live=true ! video/x-raw,width=72,height=64 ! videoconvert ! \
-  fianceereenact model-location="$pkg" source-location="$src" exit=0 ! videoconvert ! fakesink sync=true \
+  fianceereenact model-location="$pkg" source-location="$src" no-face=neutral exit=0 ! videoconvert ! fakesink sync=true \
   > "$tmp/convert.txt" 2>&1 || fail "videoconvert ! fianceereenact ! videoconvert pipeline failed"
 echo "ok 3 - live source with videoconvert on both sides"
 

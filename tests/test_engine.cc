@@ -11,7 +11,7 @@
 #include "core/guide_db.h"
 #include "core/package.h"
 #include "models/registry.h"
-#include "pipelines/demo_package.h"
+#include "pipelines/reenact_package.h"
 #include "pipelines/reenact_inputs.h"
 #include "tests/fixtures.h"
 
@@ -71,9 +71,9 @@ struct Fixture {
   // Frames of distinct content so routes can differ.
   std::pair<torch::Tensor, torch::Tensor> frames(int n, uint64_t seed = 7) const {
     torch::manual_seed(seed);
-    auto driver = torch::rand({n, 3, 32, 32}) * 2 - 1;
+    auto key = torch::randn({n, fiancee::reenact::kKeyDim});
     auto source = torch::rand({1, 3, 32, 32}) * 2 - 1;
-    return {fiancee::reenact::backbone_input(driver, source), fiancee::reenact::driver_key(driver)};
+    return {fiancee::reenact::backbone_input(source, key), key};
   }
 };
 

@@ -64,5 +64,10 @@ int inspect(const Args& args);
 int make_demo_package(const Args& args);
 int bench(const Args& args);
 int flops(const Args& args);
+int flops_oasis();
+int flops_asap_creps();
+int train_backbone(const Args& args);
+int train_branches(const Args& args);
+int train_predictor(const Args& args);
 
 }  // namespace fiancee::tools

@@ -12,7 +12,7 @@
 #include "core/guide_db.h"
 #include "core/package.h"
 #include "models/registry.h"
-#include "pipelines/demo_package.h"
+#include "pipelines/reenact_package.h"
 #include "tools/args.h"
 
 namespace fiancee::tools {
@@ -32,7 +32,15 @@ const char* kUsage =
     "      router and the guide database lookup; table + CSV\n"
     "      [--scale-factors 1/8,1/15] [--device auto|cpu|cuda] [--runs N] [--warmup N]\n"
     "      [--threads N] [--csv FILE]\n"
-    "  flops                           our route GFLOPs beside the paper's Table 2\n"
+    "  flops                           our route GFLOPs beside the papers' tables\n"
+    "  train-backbone --work DIR       train the reenactment backbone on procedural heads\n"
+    "      [--resolution 128] [--channels 32] [--identities 64] [--scale-factors 1/2,1/4]\n"
+    "      [--steps 600] [--batch 8] [--lr 2e-4] [--seed 1]\n"
+    "  train-branches --work DIR       distil every exit of every scale factor from the backbone\n"
+    "      [--steps 400] [--batch 8] [--adversarial-weight 0.05]\n"
+    "  train-predictor --work DIR      train the exit predictor, then write the package\n"
+    "      [--steps 300] [--batch 16] [--out DIR] [--name NAME] [--database-size 48] [--overwrite]\n"
+    "      (all train-* resume from <work>/checkpoints and log losses to CSV there)\n"
     "  help                            this text\n";
 
 int inspect(const Args& args) {
@@ -97,6 +105,9 @@ int main(int argc, char** argv) {
     if (cmd == "make-demo-package") return fiancee::tools::make_demo_package(Args(argc, argv, 2, {"--no-database", "--nan-branch"}));
     if (cmd == "bench") return fiancee::tools::bench(Args(argc, argv, 2, {}));
     if (cmd == "flops") return fiancee::tools::flops(Args(argc, argv, 2, {}));
+    if (cmd == "train-backbone") return fiancee::tools::train_backbone(Args(argc, argv, 2, {"--quiet"}));
+    if (cmd == "train-branches") return fiancee::tools::train_branches(Args(argc, argv, 2, {"--quiet"}));
+    if (cmd == "train-predictor") return fiancee::tools::train_predictor(Args(argc, argv, 2, {"--quiet", "--overwrite"}));
     std::fprintf(stderr, "fiancee: unknown command '%s'\n\n%s", cmd.c_str(), fiancee::tools::kUsage);
     return 2;
   } catch (const std::exception& e) {

@@ -11,6 +11,10 @@
 namespace fiancee::tools {
 
 int flops(const Args&) {
+  flops_oasis();
+  std::printf("\n");
+  if (flops_asap_creps() != 0) return 1;
+  std::printf("\n");
   // FIANCEE Table 2: MegaPortraits routes (exits after blocks 2, 4, 6; backbone).
   const std::vector<std::pair<std::string, std::vector<double>>> table2 = {
       {"1/3", {65, 100, 136, 213}}, {"1/6", {51, 89, 135, 213}}, {"1/15", {47, 85, 127, 213}}};

@@ -1,0 +1,51 @@
+// Training and database data for the reenactment pipeline: self-reenactment
+// samples (source and driver frames of one identity; the target is the
+// driver frame) and the guide frames of a source. Procedural heads
+// (pipelines/head_generator.h) stand in for VoxCeleb, which is not reachable
+// here; keys come from landmarks exactly as at run time.
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "pipelines/face_frontend.h"
+
+namespace fiancee::reenact {
+
+struct Batch {
+  torch::Tensor source;  // [B,3,R,R] in [-1,1]
+  torch::Tensor driver;  // [B,3,R,R] the target of self-reenactment
+  torch::Tensor key;     // [B,kKeyDim] pose + expression descriptor of the driver
+  torch::Tensor guide;   // [B,3,R,R] the identity's guide frame nearest to the driver's key
+};
+
+struct GuideFrames {
+  torch::Tensor keys;    // [N,kKeyDim]
+  torch::Tensor images;  // [N,3,R,R] in [-1,1]
+};
+
+// Deterministic by (seed, identity, index): a resumed training run sees the same data.
+class ProceduralHeads {
+ public:
+  ProceduralHeads(int resolution, int identities, int guide_frames, uint64_t seed);
+  Batch sample(int batch, uint64_t step);
+  // The source frame of an identity: frontal, neutral expression.
+  torch::Tensor source(int identity);
+  // n frames of one identity at sampled poses and expressions, with their keys.
+  GuideFrames frames(int identity, int n, uint64_t salt) const;
+
+ private:
+  int resolution_, identities_, guide_frames_;
+  uint64_t seed_;
+  std::map<int, torch::Tensor> sources_;
+  std::map<int, GuideFrames> guides_;
+};
+
+// The key of an image from its 68 landmarks, as the front end computes it: [kKeyDim].
+torch::Tensor key_from_landmarks(const face::Landmarks& landmarks, int width, int height);
+
+}  // namespace fiancee::reenact
