@@ -69,5 +69,6 @@ int flops_asap_creps();
 int train_backbone(const Args& args);
 int train_branches(const Args& args);
 int train_predictor(const Args& args);
+int eval(const Args& args);
 
 }  // namespace fiancee::tools

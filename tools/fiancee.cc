@@ -41,6 +41,9 @@ const char* kUsage =
     "  train-predictor --work DIR      train the exit predictor, then write the package\n"
     "      [--steps 300] [--batch 16] [--out DIR] [--name NAME] [--database-size 48] [--overwrite]\n"
     "      (all train-* resume from <work>/checkpoints and log losses to CSV there)\n"
+    "  eval PACKAGE                    threshold sweep on held-out frames: exit shares, GFLOPs,\n"
+    "      measured quality, misses, database effect, predictor error; CSV + PNG\n"
+    "      [--out DIR] [--frames 200] [--scale-factor SF] [--max-threshold 0.5] [--threshold-step 0.025]\n"
     "  help                            this text\n";
 
 int inspect(const Args& args) {
@@ -105,6 +108,7 @@ int main(int argc, char** argv) {
     if (cmd == "make-demo-package") return fiancee::tools::make_demo_package(Args(argc, argv, 2, {"--no-database", "--nan-branch"}));
     if (cmd == "bench") return fiancee::tools::bench(Args(argc, argv, 2, {}));
     if (cmd == "flops") return fiancee::tools::flops(Args(argc, argv, 2, {}));
+    if (cmd == "eval") return fiancee::tools::eval(Args(argc, argv, 2, {}));
     if (cmd == "train-backbone") return fiancee::tools::train_backbone(Args(argc, argv, 2, {"--quiet"}));
     if (cmd == "train-branches") return fiancee::tools::train_branches(Args(argc, argv, 2, {"--quiet"}));
     if (cmd == "train-predictor") return fiancee::tools::train_predictor(Args(argc, argv, 2, {"--quiet", "--overwrite"}));
