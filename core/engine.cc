@@ -8,6 +8,7 @@
 #include "core/errors.h"
 #include "core/exit_graph.h"
 #include "core/guide_db.h"
+#include "core/metrics.h"
 #include "core/router.h"
 
 namespace fiancee {
@@ -130,7 +131,7 @@ EngineOutput Engine::run(const torch::Tensor& input, const torch::Tensor& key, c
     std::vector<int64_t> keep, still;
     for (size_t p = 0; p < alive.size(); ++p) {
       const int e = exit[alive[p]];
-      const int needed = e == backbone ? stages : graph_->attach_point(e);
+      const int needed = e == backbone || settings.measure ? stages : graph_->attach_point(e);
       if (needed > level) keep.push_back(p), still.push_back(alive[p]);
     }
     if (level == stages) break;
@@ -142,7 +143,17 @@ EngineOutput Engine::run(const torch::Tensor& input, const torch::Tensor& key, c
     auto img = timer.time("head", [&] { return graph_->head(x); });
     if (!nonfinite_rows(img).empty())
       throw NonFiniteError("backbone of model package '" + manifest_.name + "' produced NaN/Inf (weights or input are broken)");
-    for (size_t j = 0; j < alive.size(); ++j) out.images[alive[j]].copy_(img[j]);
+    for (size_t j = 0; j < alive.size(); ++j) {
+      const int64_t i = alive[j];
+      if (exit[i] == backbone) {
+        out.images[i].copy_(img[j]);
+        if (settings.measure) out.reports[i].measured = 0;
+      } else {
+        // Measuring: the frame's own exit already rendered it; compare with the backbone.
+        if (!metric_) metric_ = make_metric(manifest_.metric);
+        out.reports[i].measured = metric_->distance(out.images[i].unsqueeze(0), img[j].unsqueeze(0)).item<double>();
+      }
+    }
   }
   synchronize(device_);
   const double total = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - total_t0).count();

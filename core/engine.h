@@ -18,6 +18,7 @@ namespace fiancee {
 
 class ExitGraph;
 class GuideDatabase;
+class QualityMetric;
 
 struct EngineOutput {
   torch::Tensor images;              // [N,3,H,W] in the package's output range, on the engine device
@@ -42,6 +43,7 @@ class Engine {
   Manifest manifest_;
   std::shared_ptr<GuideDatabase> db_;
   torch::Device device_;
+  std::shared_ptr<QualityMetric> metric_;  // made on the first measured frame
 };
 
 }  // namespace fiancee

@@ -16,6 +16,7 @@ struct RouteSettings {
   std::string scale_factor;        // e.g. "1/8"; empty = package default
   int forced_exit = -1;            // -1 = predicted route; 0..num_exits-1 forces that exit
   bool late = false;               // frame is late downstream (QoS): take the cheapest exit
+  bool measure = false;            // also render the backbone and report the taken exit's measured quality (slower)
 };
 
 struct FrameReport {
@@ -26,6 +27,7 @@ struct FrameReport {
   bool fell_back = false;              // chosen exit gave NaN/Inf; backbone used instead
   bool passthrough = false;            // frame copied unchanged (e.g. no face found)
   std::vector<double> predicted;       // predicted quality per exit (backbone: 0)
+  double measured = -1;                // measured distance of the taken exit to the backbone (-1: not measured)
   double gflops = 0;                   // GFLOPs of the route taken (from the manifest)
   double backbone_gflops = 0;
   std::vector<std::pair<std::string, double>> stage_ms;  // wall time per stage

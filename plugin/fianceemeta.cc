@@ -61,6 +61,7 @@ GstStructure* fiancee_frame_meta_add(GstBuffer* buffer, const fiancee::FrameRepo
                     "gflops", G_TYPE_DOUBLE, report.gflops,
                     "backbone-gflops", G_TYPE_DOUBLE, report.backbone_gflops,
                     "ms", G_TYPE_DOUBLE, report.total_ms,
+                    "measured", G_TYPE_DOUBLE, report.measured,
                     "scale-factor", G_TYPE_STRING, report.scale_factor.c_str(),
                     "forced", G_TYPE_BOOLEAN, report.forced,
                     "late", G_TYPE_BOOLEAN, report.late,

@@ -14,6 +14,7 @@
 
 #include "core/errors.h"
 #include "core/frame_report.h"
+#include "core/frame_log.h"
 #include "core/route_stats.h"
 #include "plugin/fianceemeta.h"
 
@@ -42,6 +43,8 @@ enum {
   PROP_SUMMARY_INTERVAL,
   PROP_QOS_DEGRADE,
   PROP_STATS,
+  PROP_STATS_LOCATION,
+  PROP_MEASURE_QUALITY,
 };
 
 struct Settings {
@@ -53,6 +56,8 @@ struct Settings {
   int exit = -1;
   guint summary_interval = kDefaultSummaryInterval;
   bool qos_degrade = kDefaultQosDegrade;
+  std::string stats_location;  // per-frame CSV; "" = none
+  bool measure_quality = false;
 };
 
 // What the loaded pipeline says about itself; kept after stop for `stats`.
@@ -77,6 +82,7 @@ struct Impl {
 
   // Streaming thread (and start/stop, which never overlap it).
   std::unique_ptr<fiancee::FramePipeline> pipeline;
+  std::unique_ptr<fiancee::FrameLog> frame_log;
   bool have_size = false;
   int width = 0, height = 0;
 
@@ -284,6 +290,12 @@ static void gst_fiancee_filter_set_property(GObject* object, guint prop_id, cons
       case PROP_SUMMARY_INTERVAL:
         s.summary_interval = g_value_get_uint(value);
         break;
+      case PROP_STATS_LOCATION:
+        d.settings.stats_location = g_value_get_string(value) ? g_value_get_string(value) : "";
+        break;
+      case PROP_MEASURE_QUALITY:
+        d.settings.measure_quality = g_value_get_boolean(value);
+        break;
       case PROP_QOS_DEGRADE:
         s.qos_degrade = g_value_get_boolean(value);
         break;
@@ -313,6 +325,8 @@ static void gst_fiancee_filter_get_property(GObject* object, guint prop_id, GVal
     case PROP_SUMMARY_INTERVAL: g_value_set_uint(value, s.summary_interval); break;
     case PROP_QOS_DEGRADE: g_value_set_boolean(value, s.qos_degrade); break;
     case PROP_STATS: g_value_take_boxed(value, stats_structure("fiancee-stats", d)); break;
+    case PROP_STATS_LOCATION: g_value_set_string(value, s.stats_location.c_str()); break;
+    case PROP_MEASURE_QUALITY: g_value_set_boolean(value, s.measure_quality); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
 }
@@ -434,6 +448,14 @@ static gboolean gst_fiancee_filter_start(GstBaseTransform* trans) {
                   "backbone %.1f GFLOPs", model, info.num_exits, join(info.scale_factors).c_str(),
                   info.default_scale_factor.c_str(), info.metric_name.c_str(), info.metric_unit.c_str(),
                   info.device_name.c_str(), info.backbone_gflops);
+  if (!s.stats_location.empty()) {
+    try {
+      d.frame_log = std::make_unique<fiancee::FrameLog>(s.stats_location, info.num_exits);
+    } catch (const std::exception& e) {
+      GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE, ("%s", e.what()), (NULL));
+      return FALSE;
+    }
+  }
   info.loaded = true;
   {
     std::lock_guard<std::mutex> g(d.lock);
@@ -451,6 +473,7 @@ static gboolean gst_fiancee_filter_stop(GstBaseTransform* trans) {
     d.info.loaded = false;
   }
   try {
+    d.frame_log.reset();
     d.pipeline.reset();
   } catch (...) {
     GST_WARNING_OBJECT(self, "exception while releasing the pipeline");
@@ -621,6 +644,7 @@ static GstFlowReturn gst_fiancee_filter_transform_frame(GstVideoFilter* filter, 
     rs.quality_threshold = d.settings.quality_threshold;
     rs.scale_factor = d.settings.scale_factor;
     rs.forced_exit = d.settings.exit;
+    rs.measure = d.settings.measure_quality;
     summary_interval = d.settings.summary_interval;
     qos_degrade = d.settings.qos_degrade;
     model = d.settings.model_location;
@@ -667,6 +691,7 @@ static GstFlowReturn gst_fiancee_filter_transform_frame(GstVideoFilter* filter, 
 
   try {
     fiancee_frame_meta_add(out_frame->buffer, report);
+    if (d.frame_log) d.frame_log->write(frame_no, static_cast<int64_t>(GST_BUFFER_PTS(in_frame->buffer)), report);
 
     if (!report.warning.empty()) post_report_warning(self, d, report.warning, model, frame_no);
 
@@ -764,6 +789,16 @@ static void gst_fiancee_filter_class_init(GstFianceeFilterClass* klass) {
                            "Render frames that QoS events mark as late with the cheapest exit instead of at the "
                            "requested quality (frames are never dropped by this element).",
                            kDefaultQosDegrade, playing));
+  g_object_class_install_property(gobject_class, PROP_STATS_LOCATION,
+      g_param_spec_string("stats-location", "Stats location",
+                          "Write one CSV line per frame to this file (exit, flags, scale factor, GFLOPs, ms, measured "
+                          "quality when measure-quality is set, predicted quality per exit). Empty = none.",
+                          "", static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
+  g_object_class_install_property(gobject_class, PROP_MEASURE_QUALITY,
+      g_param_spec_boolean("measure-quality", "Measure quality",
+                           "Also render every frame with the backbone and report the taken exit's measured distance to "
+                           "it (meta field measured, stats-location CSV). For evaluation: costs the full backbone per frame.",
+                           FALSE, static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
   g_object_class_install_property(gobject_class, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics",
                          "Totals since the element started (GstStructure \"fiancee-stats\"): frames, exit-counts, "

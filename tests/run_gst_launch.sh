@@ -34,13 +34,18 @@ echo "ok 1 - gst-inspect-1.0 fianceereenact"
 
 # 2. A real pipeline runs to EOS and posts a summary every 5 frames.
 "$GST_LAUNCH" -m videotestsrc num-buffers=10 ! video/x-raw,format=RGB,width=96,height=80 ! \
-  fianceereenact model-location="$pkg" source-location="$src" no-face=neutral summary-interval=5 ! fakesink \
+  fianceereenact model-location="$pkg" source-location="$src" no-face=neutral summary-interval=5 \
+  stats-location="$tmp/frames.csv" measure-quality=true ! fakesink \
   > "$tmp/run.txt" 2>&1 || fail "gst-launch-1.0 pipeline failed"
 n=$(grep -c "fiancee-summary" "$tmp/run.txt" || true)
 [ "$n" -eq 2 ] || fail "expected 2 fiancee-summary messages, got $n"
 grep -q "frames=(guint64)10" "$tmp/run.txt" || fail "last summary does not count 10 frames"
 if grep -q "ERROR" "$tmp/run.txt"; then fail "errors on the bus"; fi
-echo "ok 2 - videotestsrc ! fianceereenact ! fakesink"
+lines=$(wc -l < "$tmp/frames.csv")
+[ "$lines" -eq 11 ] || fail "stats-location CSV has $lines lines, expected a header + 10 frames"
+# Every frame is measured: column 12 (measured_quality) is a number >= 0.
+awk -F, 'NR > 1 && !($12 >= 0 && $12 != "") { bad = 1 } END { exit bad }' "$tmp/frames.csv" || fail "frames without measured quality"
+echo "ok 2 - videotestsrc ! fianceereenact ! fakesink (per-frame CSV with measured quality)"
 
 # 3. Usual use: any format in, videoconvert on both sides; a forced exit; a live source.
 "$GST_LAUNCH" videotestsrc num-buffers=5 is-live=true ! video/x-raw,width=72,height=64 ! videoconvert ! \

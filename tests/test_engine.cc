@@ -9,6 +9,7 @@
 #include "core/errors.h"
 #include "core/exit_graph.h"
 #include "core/guide_db.h"
+#include "core/metrics.h"
 #include "core/package.h"
 #include "models/registry.h"
 #include "pipelines/reenact_package.h"
@@ -194,4 +195,21 @@ TEST(Engine, UnknownScaleFactorIsRefused) {
   RouteSettings s;
   s.scale_factor = "1/3";
   EXPECT_THROW(f.engine->run(input, key, s), fiancee::InputError);
+}
+
+TEST(Engine, MeasureReportsDistanceToBackbone) {
+  Fixture f;
+  auto [input, key] = f.frames(2);
+  auto s = forced(0);
+  s.measure = true;
+  auto out = f.engine->run(input, key, s);
+  auto backbone = f.engine->run(input, key, forced(3));
+  auto metric = fiancee::make_ms_ssim_distance();
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(out.reports[i].exit, 0);
+    const double expected = metric->distance(out.images[i].unsqueeze(0), backbone.images[i].unsqueeze(0)).item<double>();
+    EXPECT_NEAR(out.reports[i].measured, expected, 1e-6);
+    EXPECT_GT(out.reports[i].measured, 0.0);
+  }
+  EXPECT_EQ(backbone.reports[0].measured, -1.0) << "not measured unless asked";
 }
