@@ -38,10 +38,11 @@ void eye_frame(const Landmarks& l, cv::Point2f& right, cv::Point2f& left, float&
 
 }  // namespace
 
-// Typical neutral value and spread of each expression feature (hand-picked
-// from the 68-point layout of neutral faces; see docs/face-frontend.md).
-const std::array<float, kExprDim> kExprCentre = {0.05f, 0.85f, 0.0f, 0.28f, 0.28f, 0.45f, 0.45f, 0.45f, 1.15f, 0.30f};
-const std::array<float, kExprDim> kExprScale = {0.40f, 0.20f, 0.10f, 0.15f, 0.15f, 0.15f, 0.15f, 0.15f, 0.30f, 0.15f};
+// Typical neutral value and spread of each expression feature, hand-picked
+// from dlib's landmarks on the four opencv-doc portraits and from neutral
+// generated heads (docs/face-frontend.md).
+const std::array<float, kExprDim> kExprCentre = {0.05f, 0.85f, 0.02f, 0.28f, 0.28f, 0.26f, 0.26f, 0.34f, 1.0f, 0.2f};
+const std::array<float, kExprDim> kExprScale = {0.3f, 0.15f, 0.08f, 0.1f, 0.1f, 0.08f, 0.08f, 0.1f, 0.2f, 0.1f};
 
 cv::Matx33d rotation_from_angles(const HeadAngles& a) {
   const double y = -a.yaw / kDeg, p = -a.pitch / kDeg, r = a.roll / kDeg;

@@ -153,7 +153,7 @@ Layout layout(const HeadParams& h, const HeadExpression& e, const Geometry& g) {
   // Brows 17-21 (right, outer to inner), 22-26 (left, inner to outer).
   const double raise = -6.0 * e.brows;  // up is -y
   const double frown = std::min(0.f, e.brows);
-  const double bx[5] = {-50, -42, -33, -24, -15.5};
+  const double bx[5] = {-50, -41, -31, -21, -11};
   const double by[5] = {-12, -17, -19, -18, -15};
   for (int i = 0; i < 5; ++i) {
     const double inner = i / 4.0;                           // 0 outer .. 1 inner

@@ -3,6 +3,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "core/errors.h"
@@ -41,13 +42,19 @@ torch::Tensor frame_to_tensor(const ImageView& frame, const ImageSpec& spec) {
   return mat_to_tensor(wrap(frame), spec);
 }
 
-void tensor_to_frame(const torch::Tensor& image, const ImageSpec& spec, const ImageView& frame) {
+void tensor_to_frame(const torch::Tensor& image, const ImageSpec& spec, const ImageView& frame, bool keep_aspect) {
   cv::Mat m = tensor_to_mat(image, spec);
   cv::Mat dst = wrap(frame);
-  if (m.cols == frame.width && m.rows == frame.height)
+  if (m.cols == frame.width && m.rows == frame.height) {
     m.copyTo(dst);
-  else
+  } else if (!keep_aspect) {
     cv::resize(m, dst, dst.size(), 0, 0, cv::INTER_LINEAR);
+  } else {
+    const double scale = std::min(static_cast<double>(frame.width) / m.cols, static_cast<double>(frame.height) / m.rows);
+    const int w = std::max(1, static_cast<int>(m.cols * scale)), h = std::max(1, static_cast<int>(m.rows * scale));
+    dst.setTo(cv::Scalar::all(0));
+    cv::resize(m, dst(cv::Rect((frame.width - w) / 2, (frame.height - h) / 2, w, h)), cv::Size(w, h), 0, 0, cv::INTER_LINEAR);
+  }
 }
 
 void copy_frame(const ImageView& in, const ImageView& out) {

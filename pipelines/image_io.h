@@ -14,7 +14,8 @@ namespace fiancee {
 // [1,C,spec.height,spec.width] float in the spec's range (area resize when shrinking).
 torch::Tensor frame_to_tensor(const ImageView& frame, const ImageSpec& spec);
 // image [C,H,W] (any device) in spec's range -> frame (its own size and stride).
-void tensor_to_frame(const torch::Tensor& image, const ImageSpec& spec, const ImageView& frame);
+// keep_aspect: fit the image centred and letterboxed (black) instead of stretching it.
+void tensor_to_frame(const torch::Tensor& image, const ImageSpec& spec, const ImageView& frame, bool keep_aspect = false);
 // Copies in to out (sizes may differ: resized) - the pass-through path.
 void copy_frame(const ImageView& in, const ImageView& out);
 

@@ -54,7 +54,7 @@ class ReenactPipeline : public FramePipeline {
     }
     auto k = torch::tensor(key, torch::kFloat).unsqueeze(0).to(device_);
     auto result = engine_->run(reenact::backbone_input(source_, k), k, settings);
-    tensor_to_frame(result.images[0], package_.manifest().output, out);
+    tensor_to_frame(result.images[0], package_.manifest().output, out, /*keep_aspect=*/true);
     report = std::move(result.reports[0]);
   }
 
