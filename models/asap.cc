@@ -355,15 +355,26 @@ AsapConfig AsapConfig::from_json(const json& j, const std::string& origin) {
   c.min_mlp_channels = integer(j, "min_mlp_channels", origin, 1);
   c.attach_points = ints(j, "attach_points", origin, 0);
   c.branch_mlp_hidden = ints(j, "branch_mlp_hidden", origin, 1);
+  // An array, not an object: the order of the scale factors is the manifest's order.
   const auto& br = member(j, "branches", origin);
-  if (!br.is_object()) throw PackageError(origin + ": architecture.branches must map scale factors to branch lists");
-  for (const auto& [sf, set] : br.items()) {
-    const std::string where = "architecture.branches." + sf;
-    if (!set.is_array()) throw PackageError(origin + ": " + where + " must be an array of branches");
+  if (!br.is_array())
+    throw PackageError(origin + ": architecture.branches must be an array of {scale_factor, exits}, found " + br.dump());
+  for (size_t i = 0; i < br.size(); ++i) {
+    const std::string where = "architecture.branches[" + std::to_string(i) + "]";
+    const auto& entry = br[i];
+    if (!entry.is_object()) throw PackageError(origin + ": " + where + " must be {scale_factor, exits}");
+    only_known(entry, {"scale_factor", "exits"}, where, origin);
+    if (!entry.contains("scale_factor") || !entry["scale_factor"].is_string())
+      throw PackageError(origin + ": " + where + ".scale_factor must be a string like \"1/2\"");
+    const std::string sf = entry["scale_factor"].get<std::string>();
+    for (const auto& [seen, unused] : c.branches)
+      if (seen == sf) throw PackageError(origin + ": architecture.branches lists scale factor " + sf + " twice");
+    if (!entry.contains("exits") || !entry["exits"].is_array()) throw PackageError(origin + ": " + where + ".exits must be an array of branches");
+    const auto& set = entry["exits"];
     std::vector<AsapBranchSpec> specs;
     for (size_t b = 0; b < set.size(); ++b) {
       const auto& e = set[b];
-      const std::string at = where + "[" + std::to_string(b) + "]";
+      const std::string at = where + ".exits[" + std::to_string(b) + "]";
       if (!e.is_object()) throw PackageError(origin + ": " + at + " must be {adapter, mlp_width, mlp_hidden}");
       only_known(e, {"adapter", "mlp_width", "mlp_hidden"}, at, origin);
       AsapBranchSpec s;
@@ -400,11 +411,11 @@ json AsapConfig::to_json() const {
   j["min_mlp_channels"] = min_mlp_channels;
   j["attach_points"] = attach_points;
   j["branch_mlp_hidden"] = branch_mlp_hidden;
-  j["branches"] = json::object();
+  j["branches"] = json::array();
   for (const auto& [sf, set] : branches) {
     json s = json::array();
     for (const auto& b : set) s.push_back({{"adapter", b.adapter}, {"mlp_width", b.mlp_width}, {"mlp_hidden", b.mlp_hidden}});
-    j["branches"][sf] = s;
+    j["branches"].push_back({{"scale_factor", sf}, {"exits", s}});
   }
   return j;
 }

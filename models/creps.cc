@@ -423,14 +423,25 @@ CrepsConfig CrepsConfig::from_json(const json& j, const std::string& origin) {
   c.predictor_hidden = ints(j, a, "predictor_hidden", origin, 1);
   c.min_channels = integer(j, a, "min_channels", origin, 1);
   c.attach_points = ints(j, a, "attach_points", origin, 0);
+  // An array, not an object: the order of the scale factors is the manifest's order.
   const auto& br = member(j, a, "branches", origin);
-  if (!br.is_object()) throw PackageError(origin + ": architecture.branches must map scale factors to branch lists");
-  for (const auto& [sf, set] : br.items()) {
-    const std::string where = "architecture.branches." + sf;
-    if (!set.is_array()) throw PackageError(origin + ": " + where + " must be an array of branches");
+  if (!br.is_array())
+    throw PackageError(origin + ": architecture.branches must be an array of {scale_factor, exits}, found " + br.dump());
+  for (size_t i = 0; i < br.size(); ++i) {
+    const std::string where = "architecture.branches[" + std::to_string(i) + "]";
+    const auto& entry = br[i];
+    if (!entry.is_object()) throw PackageError(origin + ": " + where + " must be {scale_factor, exits}");
+    only_known(entry, {"scale_factor", "exits"}, where, origin);
+    if (!entry.contains("scale_factor") || !entry["scale_factor"].is_string())
+      throw PackageError(origin + ": " + where + ".scale_factor must be a string like \"1/2\"");
+    const std::string sf = entry["scale_factor"].get<std::string>();
+    for (const auto& [seen, unused] : c.branches)
+      if (seen == sf) throw PackageError(origin + ": architecture.branches lists scale factor " + sf + " twice");
+    const auto& set = member(entry, where, "exits", origin);
+    if (!set.is_array()) throw PackageError(origin + ": " + where + ".exits must be an array of branches");
     std::vector<CrepsBranchSpec> specs;
     for (size_t b = 0; b < set.size(); ++b) {
-      const std::string at = where + "[" + std::to_string(b) + "]";
+      const std::string at = where + ".exits[" + std::to_string(b) + "]";
       if (!set[b].is_object()) throw PackageError(origin + ": " + at + " must be {decoder_hidden, refine}");
       only_known(set[b], {"decoder_hidden", "refine"}, at, origin);
       specs.push_back({ints(set[b], at, "decoder_hidden", origin, 1), ints(set[b], at, "refine", origin, 1)});
@@ -461,11 +472,11 @@ json CrepsConfig::to_json() const {
   j["predictor_hidden"] = predictor_hidden;
   j["min_channels"] = min_channels;
   j["attach_points"] = attach_points;
-  j["branches"] = json::object();
+  j["branches"] = json::array();
   for (const auto& [sf, set] : branches) {
     json s = json::array();
     for (const auto& b : set) s.push_back({{"decoder_hidden", b.decoder_hidden}, {"refine", b.refine}});
-    j["branches"][sf] = s;
+    j["branches"].push_back({{"scale_factor", sf}, {"exits", s}});
   }
   return j;
 }

@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "core/errors.h"
 #include "core/scripted_graph.h"
+#include "models/asap.h"
+#include "models/creps.h"
 #include "models/g2d.h"
 #include "models/oasis.h"
 
@@ -20,12 +23,16 @@ void check_gflops(const Package& package, const std::string& sf, const std::vect
                          std::to_string(declared[e]) + " but the architecture costs " + std::to_string(computed[e]));
 }
 
-// Every native family offers the same construction and loading calls.
+// Every native family offers the same construction and loading calls. Costs
+// are a function of the input size, except for CREPS, whose routes cost what
+// the output size asks for (it renders any size from one latent).
 template <typename Graph, typename Config>
 std::shared_ptr<ExitGraph> load_family(const Package& package) {
   const auto& m = package.manifest();
   const std::string origin = package.path("manifest.json");
   auto graph = std::make_shared<Graph>(Config::from_json(*m.architecture, origin));
+  const ImageSpec& size = std::is_same_v<Graph, CrepsGraph> ? m.output : m.input;
+  if constexpr (std::is_same_v<Graph, CrepsGraph>) graph->set_output_size(m.output.height, m.output.width);
   if (graph->num_branches() + 1 != m.num_exits())
     throw PackageError(origin + ": route_gflops lists " + std::to_string(m.num_exits()) + " exits but the architecture has " +
                        std::to_string(graph->num_branches() + 1));
@@ -34,7 +41,7 @@ std::shared_ptr<ExitGraph> load_family(const Package& package) {
   for (const auto& sf : m.scale_factors) {
     if (std::find(names.begin(), names.end(), sf.name) == names.end())
       throw PackageError(origin + ": scale factor " + sf.name + " has no branches in architecture.branches");
-    check_gflops(package, sf.name, sf.route_gflops, graph->route_gflops(sf.name, m.input.height, m.input.width));
+    check_gflops(package, sf.name, sf.route_gflops, graph->route_gflops(sf.name, size.height, size.width));
     graph->load_branches(sf.name, package.tensors(sf.weights), package.path(sf.weights));
   }
   return graph;
@@ -47,7 +54,10 @@ std::shared_ptr<ExitGraph> load_graph(const Package& package) {
   if (family == "torchscript") return load_scripted_graph(package);
   if (family == "g2d") return load_family<G2DGraph, G2DConfig>(package);
   if (family == "oasis") return load_family<OasisGraph, OasisConfig>(package);
-  throw PackageError(package.path("manifest.json") + ": unknown architecture family '" + family + "' (known: g2d, oasis, torchscript)");
+  if (family == "asap") return load_family<AsapGraph, AsapConfig>(package);
+  if (family == "creps") return load_family<CrepsGraph, CrepsConfig>(package);
+  throw PackageError(package.path("manifest.json") + ": unknown architecture family '" + family +
+                     "' (known: g2d, oasis, asap, creps, torchscript)");
 }
 
 }  // namespace fiancee::models

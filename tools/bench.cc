@@ -21,7 +21,9 @@
 #include "core/guide_db.h"
 #include "core/package.h"
 #include "core/router.h"
+#include "models/asap.h"
 #include "models/g2d.h"
+#include "models/oasis.h"
 #include "models/registry.h"
 #include "tools/args.h"
 
@@ -46,26 +48,44 @@ Target from_package(const std::string& dir) {
   return t;
 }
 
-// The paper's renderer with random weights, a 960-entry database keyed like
-// the paper's (3 angles + 512 expression values).
-Target paper_g2d(const std::vector<std::string>& sfs) {
-  const auto cfg = models::G2DConfig::paper(sfs, true);
-  auto graph = std::make_shared<models::G2DGraph>(cfg);
+// A paper-scale architecture with random weights; costs at (gh, gw).
+template <typename Graph, typename Config>
+Target paper_target(const std::string& name, const Config& cfg, ImageSpec in, ImageSpec out, int64_t gh, int64_t gw, int key_dim) {
+  auto graph = std::make_shared<Graph>(cfg);
   Target t;
-  t.label = "g2d-paper (random weights)";
-  t.manifest.name = "g2d-paper";
-  t.manifest.family = "g2d";
+  t.label = name + " (random weights)";
+  t.manifest.name = name;
+  t.manifest.family = name;
   t.manifest.architecture = std::make_shared<const nlohmann::json>(cfg.to_json());
-  t.manifest.input = {64, 64, 512, -1, 1};
-  t.manifest.output = {512, 512, 3, -1, 1};
-  for (const auto& sf : sfs) t.manifest.scale_factors.push_back({sf, "", graph->route_gflops(sf, 64, 64)});
-  t.manifest.default_scale_factor = sfs.front();
+  t.manifest.input = in;
+  t.manifest.output = out;
+  for (const auto& sf : graph->scale_factors()) t.manifest.scale_factors.push_back({sf, "", graph->route_gflops(sf, gh, gw)});
+  t.manifest.default_scale_factor = t.manifest.scale_factors.front().name;
   t.graph = graph;
-  t.key_dim = cfg.key_dim;
-  torch::manual_seed(0);
-  // Values are 3x64x64 guide thumbnails: the search cost is what is measured, not the copy of full images.
-  t.db = std::make_shared<GuideDatabase>(torch::randn({960, t.key_dim}), torch::rand({960, 3, 64, 64}));
+  t.key_dim = key_dim;
   return t;
+}
+
+Target paper_arch(const std::string& arch, const std::vector<std::string>& sfs) {
+  if (arch == "g2d-paper") {
+    auto t = paper_target<models::G2DGraph>(arch, models::G2DConfig::paper(sfs.empty() ? std::vector<std::string>{"1/8", "1/15"} : sfs, true),
+                                            {64, 64, 512, -1, 1}, {512, 512, 3, -1, 1}, 64, 64, 515);
+    // The paper's database: 960 entries keyed by 3 angles + 512 expression values. Values are
+    // 3x64x64 thumbnails: the search is what is measured, not copying full images.
+    torch::manual_seed(0);
+    t.db = std::make_shared<GuideDatabase>(torch::randn({960, t.key_dim}), torch::rand({960, 3, 64, 64}));
+    return t;
+  }
+  if (arch == "oasis-paper") {
+    const auto cfg = models::OasisConfig::paper(sfs.empty() ? std::vector<std::string>{"1/2", "1/4"} : sfs, false);
+    return paper_target<models::OasisGraph>(arch, cfg, {cfg.width, cfg.height, cfg.label_channels(), 0, 1},
+                                            {cfg.width, cfg.height, 3, -1, 1}, cfg.height, cfg.width, 0);
+  }
+  if (arch == "asap-paper") {
+    const auto cfg = models::AsapConfig::paper(sfs.empty() ? std::vector<std::string>{"1/2", "1/4"} : sfs);
+    return paper_target<models::AsapGraph>(arch, cfg, {512, 256, cfg.input_channels(), 0, 1}, {512, 256, 3, -1, 1}, 256, 512, 0);
+  }
+  throw InputError("unknown --arch '" + arch + "' (known: g2d-paper, oasis-paper, asap-paper)");
 }
 
 double percentile(std::vector<double> v, double p) {
@@ -98,63 +118,49 @@ std::vector<double> time_runs(int warmup, int runs, const torch::Device& device,
 }
 
 struct Row {
-  std::string kind, sf;
+  std::string target, kind, sf;
   int exit = -1;
   double gflops = 0, median = 0, p95 = 0, ratio = 0, rss = 0;
 };
 
-}  // namespace
 
-int bench(const Args& args) {
-  const int runs = std::max(1, args.integer("--runs", 5));
-  const int warmup = std::max(0, args.integer("--warmup", 1));
-  if (args.has("--threads")) torch::set_num_threads(args.integer("--threads", 1));
-  const std::string dev_name = args.get("--device", "auto");
-  if (dev_name != "auto" && dev_name != "cpu" && dev_name != "cuda") throw InputError("--device must be auto, cpu or cuda");
-  const auto device = resolve_device(dev_name == "cpu" ? Device::Cpu : dev_name == "cuda" ? Device::Cuda : Device::Auto);
+struct Timing {
+  int runs, warmup;
+  torch::Device device;
+};
 
-  Target t;
-  if (args.has("--package"))
-    t = from_package(args.get("--package", ""));
-  else if (args.get("--arch", "") == "g2d-paper")
-    t = paper_g2d(args.list("--scale-factors", "1/3,1/6,1/8,1/15"));
-  else
-    throw InputError("bench needs --package DIR or --arch g2d-paper");
-  std::vector<std::string> sfs;
-  for (const auto& sf : t.manifest.scale_factors) sfs.push_back(sf.name);
-  if (args.has("--scale-factors") && args.has("--package")) sfs = args.list("--scale-factors", "");
-
-  Engine engine(t.graph, t.manifest, t.db, device);
+// Every route of every scale factor, the predictor, the router and the guide lookup of one target.
+std::vector<Row> bench_target(Target& t, const std::vector<std::string>& sfs, const Timing& tm) {
+  Engine engine(t.graph, t.manifest, t.db, tm.device);
   torch::manual_seed(1);
   const auto& in = t.manifest.input;
-  auto input = (torch::rand({1, in.channels, in.height, in.width}) * (in.range_max - in.range_min) + in.range_min).to(device);
+  auto input = (torch::rand({1, in.channels, in.height, in.width}) * (in.range_max - in.range_min) + in.range_min).to(tm.device);
   auto key = t.key_dim > 0 ? torch::randn({1, t.key_dim}) : torch::Tensor();
   std::fprintf(stderr, "bench: %s on %s, %d threads, %d warm-up + %d timed runs per route\n", t.label.c_str(),
-               device.str().c_str(), torch::get_num_threads(), warmup, runs);
-
+               tm.device.str().c_str(), torch::get_num_threads(), tm.warmup, tm.runs);
   std::vector<Row> rows;
   const int n_exits = t.manifest.num_exits();
   for (const auto& sf : sfs) {
     const auto& gflops = t.manifest.scale_factor(sf).route_gflops;
     std::vector<Row> routes;
     for (int e = 0; e < n_exits; ++e) {
-      std::fprintf(stderr, "bench: SF %s route %d/%d (%s, %.1f GFLOPs)...\n", sf.c_str(), e + 1, n_exits,
-                   e + 1 == n_exits ? "backbone" : ("exit " + std::to_string(e)).c_str(), gflops[e]);
+      std::fprintf(stderr, "bench: %s SF %s route %d/%d (%s, %.1f GFLOPs)...\n", t.manifest.name.c_str(), sf.c_str(), e + 1,
+                   n_exits, e + 1 == n_exits ? "backbone" : ("exit " + std::to_string(e)).c_str(), gflops[e]);
       RouteSettings s;
       s.scale_factor = sf;
       s.forced_exit = e;
       reset_peak_rss();
-      const auto ms = time_runs(warmup, runs, device, [&] { engine.run(input, key, s); });
-      routes.push_back({"route", sf, e, gflops[e], percentile(ms, 0.5), percentile(ms, 0.95), 0, peak_rss_mb()});
+      const auto ms = time_runs(tm.warmup, tm.runs, tm.device, [&] { engine.run(input, key, s); });
+      routes.push_back({t.manifest.name, "route", sf, e, gflops[e], percentile(ms, 0.5), percentile(ms, 0.95), 0, peak_rss_mb()});
     }
     for (auto& r : routes) r.ratio = r.median / routes.back().median;
     rows.insert(rows.end(), routes.begin(), routes.end());
 
     torch::NoGradGuard no_grad;
     auto features = t.graph->front(input);
-    auto dkey = key.defined() ? key.to(device) : key;
-    const auto pred = time_runs(warmup, runs, device, [&] { t.graph->predict(sf, features, dkey); });
-    rows.push_back({"predictor", sf, -1, 0, percentile(pred, 0.5), percentile(pred, 0.95),
+    auto dkey = key.defined() ? key.to(tm.device) : key;
+    const auto pred = time_runs(tm.warmup, tm.runs, tm.device, [&] { t.graph->predict(sf, features, dkey); });
+    rows.push_back({t.manifest.name, "predictor", sf, -1, 0, percentile(pred, 0.5), percentile(pred, 0.95),
                     percentile(pred, 0.5) / routes.back().median, 0});
   }
   // The router decides from n_exits numbers: time many decisions and divide.
@@ -164,21 +170,15 @@ int bench(const Args& args) {
   volatile int sink = 0;  // keeps the loop from being optimised away
   for (int i = 0; i < reps; ++i) sink = sink + choose_route(predicted, costs, 0.01 * (i % 10), -1, false).exit;
   const double router_ms = std::chrono::duration<double, std::milli>(Clock::now() - r0).count() / reps;
-  rows.push_back({"router", "", -1, 0, router_ms, router_ms, 0, 0});
+  rows.push_back({t.manifest.name, "router", "", -1, 0, router_ms, router_ms, 0, 0});
   if (t.db && key.defined()) {
     std::vector<double> ms;
-    for (int i = 0; i < warmup + runs; ++i) {
+    for (int i = 0; i < tm.warmup + tm.runs; ++i) {
       const double m = t.db->lookup(key).ms;
-      if (i >= warmup) ms.push_back(m);
+      if (i >= tm.warmup) ms.push_back(m);
     }
-    rows.push_back({"guide_db", "", -1, 0, percentile(ms, 0.5), percentile(ms, 0.95), 0, 0});
+    rows.push_back({t.manifest.name, "guide_db", "", -1, 0, percentile(ms, 0.5), percentile(ms, 0.95), 0, 0});
   }
-
-  std::printf("%-10s %-6s %5s %10s %12s %12s %10s %12s\n", "kind", "SF", "exit", "GFLOPs", "median ms", "p95 ms",
-              "vs BB", "peak RSS MB");
-  for (const auto& r : rows)
-    std::printf("%-10s %-6s %5s %10.2f %12.3f %12.3f %10.3f %12.1f\n", r.kind.c_str(), r.sf.c_str(),
-                r.exit < 0 ? "-" : std::to_string(r.exit).c_str(), r.gflops, r.median, r.p95, r.ratio, r.rss);
   // Predictor + router + lookup against the cheapest route, per scale factor.
   for (const auto& sf : sfs) {
     double cheapest = 1e300, overhead = 0;
@@ -186,15 +186,57 @@ int bench(const Args& args) {
       if (r.kind == "route" && r.sf == sf) cheapest = std::min(cheapest, r.median);
       if ((r.kind == "predictor" && r.sf == sf) || r.kind == "router" || r.kind == "guide_db") overhead += r.median;
     }
-    std::printf("SF %s: predictor + router + guide lookup = %.3f ms = %.2f%% of the cheapest route\n", sf.c_str(), overhead,
-                100.0 * overhead / cheapest);
+    std::printf("%s SF %s: predictor + router + guide lookup = %.3f ms = %.2f%% of the cheapest route\n", t.manifest.name.c_str(),
+                sf.c_str(), overhead, 100.0 * overhead / cheapest);
+  }
+  return rows;
+}
+
+}  // namespace
+
+int bench(const Args& args) {
+  const std::string dev_name = args.get("--device", "auto");
+  if (dev_name != "auto" && dev_name != "cpu" && dev_name != "cuda") throw InputError("--device must be auto, cpu or cuda");
+  const Timing tm{std::max(1, args.integer("--runs", 5)), std::max(0, args.integer("--warmup", 1)),
+                  resolve_device(dev_name == "cpu" ? Device::Cpu : dev_name == "cuda" ? Device::Cuda : Device::Auto)};
+  if (args.has("--threads")) torch::set_num_threads(args.integer("--threads", 1));
+
+  std::vector<Target> targets;
+  if (args.has("--package"))
+    targets.push_back(from_package(args.get("--package", "")));
+  else if (args.has("--arch"))
+    for (const auto& arch : args.list("--arch", "")) targets.push_back(paper_arch(arch, args.list("--scale-factors", "")));
+  else
+    throw InputError("bench needs --package DIR or --arch NAME[,NAME...] (g2d-paper, oasis-paper, asap-paper)");
+
+  std::vector<Row> rows;
+  for (auto& t : targets) {
+    std::vector<std::string> sfs;
+    for (const auto& sf : t.manifest.scale_factors) sfs.push_back(sf.name);
+    if (args.has("--scale-factors") && args.has("--package")) sfs = args.list("--scale-factors", "");
+    const auto r = bench_target(t, sfs, tm);
+    rows.insert(rows.end(), r.begin(), r.end());
+  }
+
+  std::printf("%-12s %-10s %-6s %5s %10s %12s %12s %10s %12s\n", "target", "kind", "SF", "exit", "GFLOPs", "median ms", "p95 ms",
+              "vs BB", "peak RSS MB");
+  for (const auto& r : rows)
+    std::printf("%-12s %-10s %-6s %5s %10.2f %12.3f %12.3f %10.3f %12.1f\n", r.target.c_str(), r.kind.c_str(), r.sf.c_str(),
+                r.exit < 0 ? "-" : std::to_string(r.exit).c_str(), r.gflops, r.median, r.p95, r.ratio, r.rss);
+  // Backbones of several targets measured in this one run, as ratios to the first.
+  const Row* first = nullptr;
+  for (const auto& r : rows) {
+    if (r.kind != "route" || r.ratio != 1.0) continue;
+    if (!first) first = &r;
+    else if (r.target != first->target)
+      std::printf("backbone %s / backbone %s = %.3f (time ratio, same run)\n", r.target.c_str(), first->target.c_str(), r.median / first->median);
   }
   if (args.has("--csv")) {
     std::ofstream csv(args.get("--csv", ""));
-    csv << "kind,scale_factor,exit,gflops,median_ms,p95_ms,ratio_to_backbone,peak_rss_mb,device,threads\n";
+    csv << "target,kind,scale_factor,exit,gflops,median_ms,p95_ms,ratio_to_backbone,peak_rss_mb,device,threads\n";
     for (const auto& r : rows)
-      csv << r.kind << "," << r.sf << "," << r.exit << "," << r.gflops << "," << r.median << "," << r.p95 << "," << r.ratio << ","
-          << r.rss << "," << device.str() << "," << torch::get_num_threads() << "\n";
+      csv << r.target << "," << r.kind << "," << r.sf << "," << r.exit << "," << r.gflops << "," << r.median << "," << r.p95 << ","
+          << r.ratio << "," << r.rss << "," << tm.device.str() << "," << torch::get_num_threads() << "\n";
     if (!csv) throw Error(args.get("--csv", "") + ": cannot write CSV");
     std::fprintf(stderr, "bench: wrote %s\n", args.get("--csv", "").c_str());
   }
