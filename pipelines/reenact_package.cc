@@ -69,7 +69,8 @@ void write_reenact_package(const std::string& dir, const models::G2DGraph& graph
   }
   m.default_scale_factor = cfg.branches.back().first;
   if (guide) {
-    GuideDatabase db(guide->keys, guide->images);
+    // Half precision halves the package; guide images need no more.
+    GuideDatabase db(guide->keys, guide->images.to(torch::kHalf));
     db.save(dir, "guide");
     m.guide_database = GuideDatabaseEntry{"guide", reenact::kKeyDim, {3, info.resolution, info.resolution},
                                           "head pose (3 angles / 45 deg) + landmark expression features, docs/face-frontend.md"};
