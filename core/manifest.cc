@@ -46,7 +46,7 @@ class Reader {
     ImageSpec s;
     s.width = integer(v, p, "width", 1, 1 << 14);
     s.height = integer(v, p, "height", 1, 1 << 14);
-    s.channels = integer(v, p, "channels", 1, 64);
+    s.channels = integer(v, p, "channels", 1, 1 << 16);
     const json& r = get(v, p, "range", json::value_t::array);
     if (r.size() != 2 || !r[0].is_number() || !r[1].is_number() || r[0].get<double>() >= r[1].get<double>())
       fail(p + "range", "must be [min, max] with min < max");

@@ -40,6 +40,7 @@ const char* kUsage =
     "      [--steps 400] [--batch 8] [--adversarial-weight 0.05]\n"
     "  train-predictor --work DIR      train the exit predictor, then write the package\n"
     "      [--steps 300] [--batch 16] [--out DIR] [--name NAME] [--database-size 48] [--overwrite]\n"
+    "      [--avatar-only]  (train on the avatar identity alone, e.g. to continue a run for one source)\n"
     "      (all train-* resume from <work>/checkpoints and log losses to CSV there)\n"
     "  eval PACKAGE                    threshold sweep on held-out frames: exit shares, GFLOPs,\n"
     "      measured quality, misses, database effect, predictor error; CSV + PNG\n"
@@ -111,7 +112,7 @@ int main(int argc, char** argv) {
     if (cmd == "eval") return fiancee::tools::eval(Args(argc, argv, 2, {}));
     if (cmd == "train-backbone") return fiancee::tools::train_backbone(Args(argc, argv, 2, {"--quiet"}));
     if (cmd == "train-branches") return fiancee::tools::train_branches(Args(argc, argv, 2, {"--quiet"}));
-    if (cmd == "train-predictor") return fiancee::tools::train_predictor(Args(argc, argv, 2, {"--quiet", "--overwrite"}));
+    if (cmd == "train-predictor") return fiancee::tools::train_predictor(Args(argc, argv, 2, {"--quiet", "--overwrite", "--avatar-only"}));
     std::fprintf(stderr, "fiancee: unknown command '%s'\n\n%s", cmd.c_str(), fiancee::tools::kUsage);
     return 2;
   } catch (const std::exception& e) {

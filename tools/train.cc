@@ -218,7 +218,9 @@ int train_predictor(const Args& args) {
   graph.eval();
   const auto metric = make_ms_ssim_distance();
   const int batch = args.integer("--batch", 16);
-  auto data = w.data();
+  // --avatar-only: samples of the package's avatar (identity 0) alone, to
+  // specialise the predictor to the source it will serve, as the database is.
+  auto data = args.has("--avatar-only") ? reenact::ProceduralHeads(w.resolution, 1, 16, w.seed) : w.data();
   for (const auto& [sf, specs] : w.config.branches) {
     graph.load_branches(sf, safetensors::load(w.path(Work::sf_file(sf))), w.path(Work::sf_file(sf)));
     auto& module = graph.branch_module(sf);
