@@ -41,7 +41,8 @@ const char* kUsage =
     "  train-predictor --work DIR      train the exit predictor, then write the package\n"
     "      [--steps 300] [--batch 16] [--out DIR] [--name NAME] [--database-size 48] [--overwrite]\n"
     "      [--avatar-only]  (train on the avatar identity alone, e.g. to continue a run for one source)\n"
-    "      (all train-* resume from <work>/checkpoints and log losses to CSV there)\n"
+    "      (all train-* resume from <work>/checkpoints and log losses to CSV there;\n"
+    "       --fixed-batch repeats the first batch, to check that a loss falls)\n"
     "  eval PACKAGE                    threshold sweep on held-out frames: exit shares, GFLOPs,\n"
     "      measured quality, misses, database effect, predictor error; CSV + PNG\n"
     "      [--out DIR] [--frames 200] [--scale-factor SF] [--max-threshold 0.5] [--threshold-step 0.025]\n"
@@ -110,9 +111,9 @@ int main(int argc, char** argv) {
     if (cmd == "bench") return fiancee::tools::bench(Args(argc, argv, 2, {}));
     if (cmd == "flops") return fiancee::tools::flops(Args(argc, argv, 2, {}));
     if (cmd == "eval") return fiancee::tools::eval(Args(argc, argv, 2, {}));
-    if (cmd == "train-backbone") return fiancee::tools::train_backbone(Args(argc, argv, 2, {"--quiet"}));
-    if (cmd == "train-branches") return fiancee::tools::train_branches(Args(argc, argv, 2, {"--quiet"}));
-    if (cmd == "train-predictor") return fiancee::tools::train_predictor(Args(argc, argv, 2, {"--quiet", "--overwrite", "--avatar-only"}));
+    if (cmd == "train-backbone") return fiancee::tools::train_backbone(Args(argc, argv, 2, {"--quiet", "--fixed-batch"}));
+    if (cmd == "train-branches") return fiancee::tools::train_branches(Args(argc, argv, 2, {"--quiet", "--fixed-batch"}));
+    if (cmd == "train-predictor") return fiancee::tools::train_predictor(Args(argc, argv, 2, {"--quiet", "--overwrite", "--avatar-only", "--fixed-batch"}));
     std::fprintf(stderr, "fiancee: unknown command '%s'\n\n%s", cmd.c_str(), fiancee::tools::kUsage);
     return 2;
   } catch (const std::exception& e) {

@@ -77,6 +77,11 @@ TrainLoopOptions loop_options(const Args& args, const Work& w, const std::string
   return o;
 }
 
+// --fixed-batch: every step sees the first step's batch (tests: the loss must fall).
+uint64_t batch_index(const Args& args, int step, uint64_t offset) {
+  return (args.has("--fixed-batch") ? 0 : static_cast<uint64_t>(step)) + offset;
+}
+
 // The backbone route with gradients: front, every stage, head.
 torch::Tensor backbone_forward(models::G2DGraph& g, const torch::Tensor& input, std::vector<torch::Tensor>* levels = nullptr) {
   auto x = g.front(input);
@@ -125,7 +130,7 @@ int train_backbone(const Args& args) {
   const int batch = args.integer("--batch", 8);
   TrainLoop loop(loop_options(args, w, "train-backbone", 600), {{"backbone", &module}}, {{"adam", &opt}});
   loop.run([&](int step) {
-    auto b = data.sample(batch, static_cast<uint64_t>(step));
+    auto b = data.sample(batch, batch_index(args, step, 0));
     auto out = backbone_forward(graph, reenact::backbone_input(b.source, b.key));
     auto l1 = losses::l1(out, b.driver), ssim = losses::ms_ssim(out, b.driver);
     auto total = l1 + ssim;
@@ -171,7 +176,7 @@ int train_branches(const Args& args) {
     std::replace(name.begin(), name.end(), '/', '_');
     TrainLoop loop(loop_options(args, w, name, 400), modules, {{"g", &g_opt}, {"d", &d_opt}});
     loop.run([&](int step) {
-      auto b = data.sample(batch, static_cast<uint64_t>(step) + 1000000);
+      auto b = data.sample(batch, batch_index(args, step, 1000000));
       std::vector<torch::Tensor> levels;
       torch::Tensor target;
       {
@@ -232,7 +237,7 @@ int train_predictor(const Args& args) {
     std::replace(name.begin(), name.end(), '/', '_');
     TrainLoop loop(loop_options(args, w, name, 300), {{"branches", &module}}, {{"adamw", &opt}});
     loop.run([&](int step) {
-      auto b = data.sample(batch, static_cast<uint64_t>(step) + 2000000);
+      auto b = data.sample(batch, batch_index(args, step, 2000000));
       torch::Tensor features, labels;
       {
         torch::NoGradGuard no_grad;
