@@ -12,7 +12,7 @@ out="${2:-out/demo.webm}"
 csv="${out%.*}-frames.csv"
 pkg=assets/avatar-demo
 mkdir -p "$(dirname "$out")"
-build/tools/fiancee inspect "$pkg" | head -n 4
+build/tools/fiancee inspect "$pkg" | sed -n 1,4p
 export GST_PLUGIN_PATH="$PWD/build/plugin${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
 log=build/demo-gst.log
 if ! gst-launch-1.0 -m filesrc location="$driver" ! decodebin ! videoconvert ! video/x-raw,format=RGB \
