@@ -37,3 +37,18 @@ before=$(sha256sum "$tmp/w/backbone.safetensors" | cut -d' ' -f1)
   --steps 8 --batch 2 --fixed-batch --lr 2e-3 --quiet
 [ "$(sha256sum "$tmp/w/backbone.safetensors" | cut -d' ' -f1)" = "$before" ] || fail "resume changed a finished run"
 echo "ok 4 - resume"
+
+# The guide database from a real clip: keys from the face front end, FPS to the requested size.
+clip=/usr/share/doc/opencv-doc/examples/data/Megamind.avi
+if [ -f "$clip" ]; then
+  "$FIANCEE" build-db --package "$tmp/w/package" --source "$clip" --size 8 > "$tmp/db.txt" 2>&1 || { cat "$tmp/db.txt"; fail "build-db failed"; }
+  "$FIANCEE" inspect "$tmp/w/package" > "$tmp/inspect.txt" || fail "package invalid after build-db"
+  grep -q "guide db     8 entries" "$tmp/inspect.txt" || fail "expected 8 guide entries: $(grep 'guide db' "$tmp/inspect.txt")"
+  echo "ok 5 - build-db from a video"
+else
+  echo "ok 5 # SKIP $clip missing (Debian package opencv-doc)"
+fi
+mkdir "$tmp/empty"
+if "$FIANCEE" build-db --package "$tmp/w/package" --source "$tmp/empty" > "$tmp/err.txt" 2>&1; then fail "build-db accepted a folder without faces"; fi
+grep -q "no face found" "$tmp/err.txt" || fail "build-db error does not say why: $(cat "$tmp/err.txt")"
+echo "ok 6 - build-db refuses a source without faces"

@@ -70,5 +70,6 @@ int train_backbone(const Args& args);
 int train_branches(const Args& args);
 int train_predictor(const Args& args);
 int eval(const Args& args);
+int build_db(const Args& args);
 
 }  // namespace fiancee::tools

@@ -43,6 +43,9 @@ const char* kUsage =
     "      [--avatar-only]  (train on the avatar identity alone, e.g. to continue a run for one source)\n"
     "      (all train-* resume from <work>/checkpoints and log losses to CSV there;\n"
     "       --fixed-batch repeats the first batch, to check that a loss falls)\n"
+    "  build-db --package DIR --source VIDEO_OR_FOLDER [--size 960]\n"
+    "                                  guide database of the source person: face keys of every\n"
+    "                                  frame with a face, farthest-point sampled to --size\n"
     "  eval PACKAGE                    threshold sweep on held-out frames: exit shares, GFLOPs,\n"
     "      measured quality, misses, database effect, predictor error; CSV + PNG\n"
     "      [--out DIR] [--frames 200] [--scale-factor SF] [--max-threshold 0.5] [--threshold-step 0.025]\n"
@@ -110,6 +113,7 @@ int main(int argc, char** argv) {
     if (cmd == "make-demo-package") return fiancee::tools::make_demo_package(Args(argc, argv, 2, {"--no-database", "--nan-branch"}));
     if (cmd == "bench") return fiancee::tools::bench(Args(argc, argv, 2, {}));
     if (cmd == "flops") return fiancee::tools::flops(Args(argc, argv, 2, {}));
+    if (cmd == "build-db") return fiancee::tools::build_db(Args(argc, argv, 2, {}));
     if (cmd == "eval") return fiancee::tools::eval(Args(argc, argv, 2, {}));
     if (cmd == "train-backbone") return fiancee::tools::train_backbone(Args(argc, argv, 2, {"--quiet", "--fixed-batch"}));
     if (cmd == "train-branches") return fiancee::tools::train_branches(Args(argc, argv, 2, {"--quiet", "--fixed-batch"}));

@@ -1,0 +1,102 @@
+// `fiancee build-db`: the guide database of a reenactment package from a
+// video or a folder of images of the source person. Keys come from the face
+// front end exactly as at run time; farthest-point sampling keeps the
+// requested number of frames that best cover the key space (the paper: 960).
+#include <torch/torch.h>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/videoio.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/errors.h"
+#include "core/guide_db.h"
+#include "core/package.h"
+#include "pipelines/face_frontend.h"
+#include "pipelines/image_io.h"
+#include "pipelines/reenact_inputs.h"
+#include "tools/args.h"
+
+namespace fiancee::tools {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Calls f(rgb) for every frame of a video or every image of a folder (sorted by name).
+template <typename F>
+void each_frame(const std::string& source, F&& f) {
+  if (fs::is_directory(source)) {
+    std::vector<std::string> files;
+    for (const auto& e : fs::directory_iterator(source)) files.push_back(e.path().string());
+    std::sort(files.begin(), files.end());
+    for (const auto& file : files) {
+      cv::Mat bgr = cv::imread(file, cv::IMREAD_COLOR);
+      if (bgr.empty()) continue;  // not an image: folders may hold other files
+      cv::Mat rgb;
+      cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+      f(rgb);
+    }
+    return;
+  }
+  cv::VideoCapture video(source);
+  if (!video.isOpened()) throw InputError(source + ": neither a folder of images nor a readable video");
+  cv::Mat bgr, rgb;
+  while (video.read(bgr)) {
+    cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+    f(rgb);
+  }
+}
+
+}  // namespace
+
+int build_db(const Args& args) {
+  const std::string dir = args.get("--package", ""), source = args.get("--source", "");
+  if (dir.empty() || source.empty()) throw InputError("build-db needs --package DIR and --source VIDEO_OR_FOLDER");
+  if (!fs::exists(source)) throw InputError(source + ": no such video or folder");
+  const int size = args.integer("--size", 960);
+  if (size < 1) throw InputError("--size must be at least 1");
+  const auto pkg = Package::open(dir);
+  auto manifest = pkg.manifest();
+  if (manifest.pipeline != "reenact" || !manifest.guide_database)
+    throw InputError(dir + ": build-db needs a reenact package whose branches take a guide image");
+  ImageSpec rgb = manifest.input;
+  rgb.channels = 3;
+
+  face::FaceFrontEnd front_end;
+  std::vector<torch::Tensor> keys, images;
+  int frames = 0;
+  each_frame(source, [&](const cv::Mat& frame) {
+    ++frames;
+    const auto face = front_end.detect(frame.data, frame.cols, frame.rows, static_cast<int>(frame.step));
+    if (face.has_face()) {
+      keys.push_back(torch::tensor(face.key(), torch::kFloat));
+      ImageView view{const_cast<uint8_t*>(frame.data), frame.cols, frame.rows, static_cast<int>(frame.step), 3};
+      images.push_back(frame_to_tensor(view, rgb)[0].to(torch::kHalf));
+    }
+    if (frames % 25 == 0) std::fprintf(stderr, "\rbuild-db: %d frames read, %zu with a face", frames, keys.size());
+  });
+  std::fprintf(stderr, "\rbuild-db: %d frames read, %zu with a face\n", frames, keys.size());
+  if (keys.empty()) throw InputError(source + ": no face found in any frame; the database needs frames of the source person");
+  auto all_keys = torch::stack(keys);
+  const auto keep = farthest_point_sample(all_keys, size);
+  auto idx = torch::tensor(keep, torch::kLong);
+  GuideDatabase db(all_keys.index_select(0, idx), torch::stack(images).index_select(0, idx));
+  // Replace the package's database files, then rewrite the manifest's hashes.
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().filename().string().rfind(manifest.guide_database->prefix + ".", 0) == 0) fs::remove(e.path());
+  db.save(dir, manifest.guide_database->prefix);
+  manifest.guide_database->key_description = "head pose (3 angles / 45 deg) + landmark expression features of " +
+                                              fs::path(source).filename().string() + ", docs/face-frontend.md";
+  Package::write(dir, manifest);
+  std::printf("build-db: %s now holds %lld guide frames (farthest-point sampled from %zu with a face, of %d read)\n", dir.c_str(),
+              static_cast<long long>(db.size()), keys.size(), frames);
+  return 0;
+}
+
+}  // namespace fiancee::tools
