@@ -36,7 +36,6 @@ class Engine {
   const Manifest& manifest() const { return manifest_; }
   const torch::Device& device() const { return device_; }
   int num_exits() const { return manifest_.num_exits(); }
-  bool has_database() const { return db_ != nullptr; }
 
  private:
   std::shared_ptr<ExitGraph> graph_;

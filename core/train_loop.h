@@ -39,8 +39,6 @@ class TrainLoop {
   // Runs step(i) for i = first unfinished step .. steps-1. Returns the losses of every step run.
   std::vector<StepLosses> run(const std::function<StepLosses(int step)>& step);
 
-  int resumed_from() const { return resumed_from_; }
-
  private:
   void save(int next_step) const;
   int load();

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "models/g2d.h"
+#include "models/megaportraits.h"
 #include "tools/args.h"
 
 namespace fiancee::tools {
@@ -35,6 +36,11 @@ int flops(const Args&) {
       }
     }
   }
+  const auto mp = models::megaportraits_macs(models::MegaPortraitsConfig::paper(), 512, 512);
+  std::printf("\nMegaPortraits front (appearance + motion encoders, warps, G3D, projection) at 512x512:\n"
+              "  %.1f GFLOPs per frame, %.1f with the source encoded once; no published count to compare\n"
+              "  (sizes partly our own, docs/megaportraits.md). G2D's routes above come on top.\n",
+              static_cast<double>(mp.total()) / 1e9, static_cast<double>(mp.per_frame_cached()) / 1e9);
   return 0;
 }
 
