@@ -437,6 +437,9 @@ AsapGraph::AsapGraph(AsapConfig config) : config_(std::move(config)), impl_(std:
   config_.validate("ASAP-Net config");
   impl_->backbone = std::make_shared<Backbone>(config_);
   for (const auto& [sf, specs] : config_.branches) impl_->sets.emplace_back(sf, std::make_shared<BranchSet>(config_, specs));
+  ModuleSets sets;
+  for (const auto& [sf, s] : impl_->sets) sets.emplace_back(sf, s);
+  set_modules(impl_->backbone, std::move(sets));
 }
 
 AsapGraph::~AsapGraph() = default;
@@ -444,12 +447,6 @@ AsapGraph::~AsapGraph() = default;
 int AsapGraph::num_stages() const { return config_.num_stages; }
 int AsapGraph::num_branches() const { return static_cast<int>(config_.attach_points.size()); }
 int AsapGraph::attach_point(int b) const { return config_.attach_points.at(b); }
-
-std::vector<std::string> AsapGraph::scale_factors() const {
-  std::vector<std::string> out;
-  for (const auto& [sf, s] : config_.branches) out.push_back(sf);
-  return out;
-}
 
 torch::Tensor AsapGraph::front(const torch::Tensor& input) {
   const int64_t s = config_.downsampling();
@@ -513,24 +510,7 @@ torch::Tensor AsapGraph::branch(const std::string& sf, int b, const torch::Tenso
 torch::Tensor AsapGraph::predict(const std::string& sf, const torch::Tensor& features, const torch::Tensor& key) {
   auto pooled = F::adaptive_avg_pool2d(features.narrow(1, 0, config_.lr_width()),
                                        F::AdaptiveAvgPool2dFuncOptions(config_.predictor_grid)).flatten(1);
-  if (config_.key_dim > 0) {
-    auto k = key.defined() ? key.to(pooled.device(), pooled.scalar_type()).reshape({pooled.size(0), -1})
-                           : torch::zeros({pooled.size(0), config_.key_dim}, pooled.options());
-    if (k.size(1) != config_.key_dim)
-      throw InputError("predictor key has " + std::to_string(k.size(1)) + " values, the model expects " + std::to_string(config_.key_dim));
-    pooled = torch::cat({pooled, k}, 1);
-  }
-  return impl_->set(sf).predictor->forward(pooled);
-}
-
-void AsapGraph::to(const torch::Device& device) {
-  impl_->backbone->to(device);
-  for (auto& [sf, s] : impl_->sets) s->to(device);
-}
-
-void AsapGraph::eval() {
-  impl_->backbone->eval();
-  for (auto& [sf, s] : impl_->sets) s->eval();
+  return impl_->set(sf).predictor->forward(with_key(pooled, key, config_.key_dim));
 }
 
 std::vector<std::pair<std::string, int64_t>> AsapGraph::backbone_macs(int64_t h, int64_t w) const {
@@ -589,19 +569,5 @@ std::vector<double> AsapGraph::route_gflops(const std::string& sf, int64_t h, in
   throw InputError("scale factor '" + sf + "' has no branches in this model");
 }
 
-safetensors::TensorMap AsapGraph::backbone_state() const { return state_of(*impl_->backbone); }
-
-safetensors::TensorMap AsapGraph::branch_state(const std::string& sf) const { return state_of(impl_->set(sf)); }
-
-void AsapGraph::load_backbone(const safetensors::TensorMap& tensors, const std::string& origin) {
-  load_state(*impl_->backbone, tensors, "", origin);
-}
-
-void AsapGraph::load_branches(const std::string& sf, const safetensors::TensorMap& tensors, const std::string& origin) {
-  load_state(impl_->set(sf), tensors, "", origin);
-}
-
-torch::nn::Module& AsapGraph::backbone_module() { return *impl_->backbone; }
-torch::nn::Module& AsapGraph::branch_module(const std::string& sf) { return impl_->set(sf); }
 
 }  // namespace fiancee::models

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "core/exit_graph.h"
+#include "models/branched_graph.h"
 #include "core/safetensors.h"
 
 namespace torch::nn {
@@ -104,7 +105,7 @@ struct AsapConfig {
   nlohmann::json to_json() const;
 };
 
-class AsapGraph : public ExitGraph {
+class AsapGraph : public BranchedGraph {
  public:
   explicit AsapGraph(AsapConfig config);
   ~AsapGraph() override;
@@ -112,15 +113,12 @@ class AsapGraph : public ExitGraph {
   int num_stages() const override;
   int num_branches() const override;
   int attach_point(int branch) const override;
-  std::vector<std::string> scale_factors() const override;
   // input: [N, num_classes + extra_lr_channels, H, W], H and W multiples of S.
   torch::Tensor front(const torch::Tensor& input) override;
   torch::Tensor stage(int k, const torch::Tensor& x) override;
   torch::Tensor head(const torch::Tensor& x) override;
   torch::Tensor branch(const std::string& scale_factor, int b, const torch::Tensor& x, const torch::Tensor& guide) override;
   torch::Tensor predict(const std::string& scale_factor, const torch::Tensor& front_features, const torch::Tensor& key) override;
-  void to(const torch::Device& device) override;
-  void eval() override;
 
   const AsapConfig& config() const { return config_; }
   // GFLOPs (1 multiply-accumulate = 1 FLOP) of every route for an h x w
@@ -131,13 +129,7 @@ class AsapGraph : public ExitGraph {
   // The backbone's MACs layer by layer, for `fiancee flops` and the docs.
   std::vector<std::pair<std::string, int64_t>> backbone_macs(int64_t h, int64_t w) const;
 
-  safetensors::TensorMap backbone_state() const;
-  safetensors::TensorMap branch_state(const std::string& scale_factor) const;  // branches + predictor
-  void load_backbone(const safetensors::TensorMap& tensors, const std::string& origin);
-  void load_branches(const std::string& scale_factor, const safetensors::TensorMap& tensors, const std::string& origin);
 
-  torch::nn::Module& backbone_module();
-  torch::nn::Module& branch_module(const std::string& scale_factor);
 
  private:
   struct Impl;

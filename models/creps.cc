@@ -499,6 +499,9 @@ CrepsGraph::CrepsGraph(CrepsConfig config)
   config_.validate("CREPS config");
   impl_->backbone = std::make_shared<Backbone>(config_);
   for (const auto& [sf, specs] : config_.branches) impl_->sets.emplace_back(sf, std::make_shared<BranchSet>(config_, specs));
+  ModuleSets sets;
+  for (const auto& [sf, s] : impl_->sets) sets.emplace_back(sf, s);
+  set_modules(impl_->backbone, std::move(sets));
 }
 
 CrepsGraph::~CrepsGraph() = default;
@@ -506,12 +509,6 @@ CrepsGraph::~CrepsGraph() = default;
 int CrepsGraph::num_stages() const { return config_.num_blocks(); }
 int CrepsGraph::num_branches() const { return static_cast<int>(config_.attach_points.size()); }
 int CrepsGraph::attach_point(int b) const { return config_.attach_points.at(b); }
-
-std::vector<std::string> CrepsGraph::scale_factors() const {
-  std::vector<std::string> out;
-  for (const auto& [sf, s] : config_.branches) out.push_back(sf);
-  return out;
-}
 
 void CrepsGraph::set_output_size(int64_t height, int64_t width) {
   if (height < 1 || width < 1 || height > 65536 || width > 65536)
@@ -567,30 +564,13 @@ torch::Tensor CrepsGraph::branch(const std::string& sf, int b, const torch::Tens
 
 torch::Tensor CrepsGraph::predict(const std::string& sf, const torch::Tensor& features, const torch::Tensor& key) {
   auto in = features.narrow(1, 2, config_.w_dim);
-  if (config_.key_dim > 0) {
-    auto k = key.defined() ? key.to(in.device(), in.scalar_type()).reshape({in.size(0), -1})
-                           : torch::zeros({in.size(0), config_.key_dim}, in.options());
-    if (k.size(1) != config_.key_dim)
-      throw InputError("predictor key has " + std::to_string(k.size(1)) + " values, the model expects " + std::to_string(config_.key_dim));
-    in = torch::cat({in, k}, 1);
-  }
-  return impl_->set(sf).predictor->forward(in);
+  return impl_->set(sf).predictor->forward(with_key(in, key, config_.key_dim));
 }
 
 torch::Tensor CrepsGraph::render(const torch::Tensor& z, int64_t height, int64_t width) {
   auto x = front_at(z, height, width);
   for (int k = 1; k <= num_stages(); ++k) x = stage(k, x);
   return head(x);
-}
-
-void CrepsGraph::to(const torch::Device& device) {
-  impl_->backbone->to(device);
-  for (auto& [sf, s] : impl_->sets) s->to(device);
-}
-
-void CrepsGraph::eval() {
-  impl_->backbone->eval();
-  for (auto& [sf, s] : impl_->sets) s->eval();
 }
 
 std::vector<std::pair<std::string, int64_t>> CrepsGraph::backbone_macs(int64_t h, int64_t w) const {
@@ -634,19 +614,5 @@ std::vector<double> CrepsGraph::route_gflops(const std::string& sf, int64_t h, i
   throw InputError("scale factor '" + sf + "' has no branches in this model");
 }
 
-safetensors::TensorMap CrepsGraph::backbone_state() const { return state_of(*impl_->backbone); }
-
-safetensors::TensorMap CrepsGraph::branch_state(const std::string& sf) const { return state_of(impl_->set(sf)); }
-
-void CrepsGraph::load_backbone(const safetensors::TensorMap& tensors, const std::string& origin) {
-  load_state(*impl_->backbone, tensors, "", origin);
-}
-
-void CrepsGraph::load_branches(const std::string& sf, const safetensors::TensorMap& tensors, const std::string& origin) {
-  load_state(impl_->set(sf), tensors, "", origin);
-}
-
-torch::nn::Module& CrepsGraph::backbone_module() { return *impl_->backbone; }
-torch::nn::Module& CrepsGraph::branch_module(const std::string& sf) { return impl_->set(sf); }
 
 }  // namespace fiancee::models

@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "core/exit_graph.h"
+#include "models/branched_graph.h"
 #include "core/safetensors.h"
 
 namespace torch::nn {
@@ -89,7 +90,7 @@ struct CrepsConfig {
   nlohmann::json to_json() const;
 };
 
-class CrepsGraph : public ExitGraph {
+class CrepsGraph : public BranchedGraph {
  public:
   explicit CrepsGraph(CrepsConfig config);
   ~CrepsGraph() override;
@@ -97,7 +98,6 @@ class CrepsGraph : public ExitGraph {
   int num_stages() const override;
   int num_branches() const override;
   int attach_point(int branch) const override;
-  std::vector<std::string> scale_factors() const override;
   // input: latents [N, z_dim] or [N, z_dim, 1, 1]; renders at output_size().
   torch::Tensor front(const torch::Tensor& input) override;
   torch::Tensor stage(int k, const torch::Tensor& x) override;
@@ -105,8 +105,6 @@ class CrepsGraph : public ExitGraph {
   torch::Tensor branch(const std::string& scale_factor, int b, const torch::Tensor& x, const torch::Tensor& guide) override;
   // Reads w (and the key): [N, num_branches].
   torch::Tensor predict(const std::string& scale_factor, const torch::Tensor& front_features, const torch::Tensor& key) override;
-  void to(const torch::Device& device) override;
-  void eval() override;
 
   void set_output_size(int64_t height, int64_t width);
   std::pair<int64_t, int64_t> output_size() const { return {height_, width_}; }
@@ -124,13 +122,7 @@ class CrepsGraph : public ExitGraph {
   std::vector<double> route_gflops(const std::string& scale_factor, int64_t h, int64_t w) const;
   std::vector<std::pair<std::string, int64_t>> backbone_macs(int64_t h, int64_t w) const;
 
-  safetensors::TensorMap backbone_state() const;
-  safetensors::TensorMap branch_state(const std::string& scale_factor) const;  // branches + predictor
-  void load_backbone(const safetensors::TensorMap& tensors, const std::string& origin);
-  void load_branches(const std::string& scale_factor, const safetensors::TensorMap& tensors, const std::string& origin);
 
-  torch::nn::Module& backbone_module();
-  torch::nn::Module& branch_module(const std::string& scale_factor);
 
  private:
   struct Impl;

@@ -265,6 +265,9 @@ struct G2DGraph::Impl {
 G2DGraph::G2DGraph(G2DConfig config) : config_(std::move(config)), impl_(std::make_unique<Impl>()) {
   impl_->backbone = std::make_shared<Backbone>(config_);
   for (const auto& [sf, specs] : config_.branches) impl_->sets.emplace_back(sf, std::make_shared<BranchSet>(config_, specs));
+  ModuleSets sets;
+  for (const auto& [sf, s] : impl_->sets) sets.emplace_back(sf, s);
+  set_modules(impl_->backbone, std::move(sets));
 }
 
 G2DGraph::~G2DGraph() = default;
@@ -272,12 +275,6 @@ G2DGraph::~G2DGraph() = default;
 int G2DGraph::num_stages() const { return static_cast<int>(config_.stages.size()); }
 int G2DGraph::num_branches() const { return static_cast<int>(config_.attach_points.size()); }
 int G2DGraph::attach_point(int b) const { return config_.attach_points.at(b); }
-
-std::vector<std::string> G2DGraph::scale_factors() const {
-  std::vector<std::string> out;
-  for (const auto& [sf, s] : config_.branches) out.push_back(sf);
-  return out;
-}
 
 torch::Tensor G2DGraph::front(const torch::Tensor& input) { return impl_->backbone->front->forward(input); }
 
@@ -293,24 +290,7 @@ torch::Tensor G2DGraph::branch(const std::string& sf, int b, const torch::Tensor
 
 torch::Tensor G2DGraph::predict(const std::string& sf, const torch::Tensor& features, const torch::Tensor& key) {
   auto pooled = F::adaptive_avg_pool2d(features, F::AdaptiveAvgPool2dFuncOptions(config_.predictor_grid)).flatten(1);
-  if (config_.key_dim > 0) {
-    auto k = key.defined() ? key.to(pooled.device(), pooled.scalar_type()).reshape({pooled.size(0), -1})
-                           : torch::zeros({pooled.size(0), config_.key_dim}, pooled.options());
-    if (k.size(1) != config_.key_dim)
-      throw InputError("predictor key has " + std::to_string(k.size(1)) + " values, the model expects " + std::to_string(config_.key_dim));
-    pooled = torch::cat({pooled, k}, 1);
-  }
-  return impl_->set(sf).predictor->forward(pooled);
-}
-
-void G2DGraph::to(const torch::Device& device) {
-  impl_->backbone->to(device);
-  for (auto& [sf, s] : impl_->sets) s->to(device);
-}
-
-void G2DGraph::eval() {
-  impl_->backbone->eval();
-  for (auto& [sf, s] : impl_->sets) s->eval();
+  return impl_->set(sf).predictor->forward(with_key(pooled, key, config_.key_dim));
 }
 
 std::vector<double> G2DGraph::route_gflops(const std::string& sf, int64_t h, int64_t w) const {
@@ -348,19 +328,5 @@ std::vector<double> G2DGraph::route_gflops(const std::string& sf, int64_t h, int
   return out;
 }
 
-safetensors::TensorMap G2DGraph::backbone_state() const { return state_of(*impl_->backbone); }
-
-safetensors::TensorMap G2DGraph::branch_state(const std::string& sf) const { return state_of(impl_->set(sf)); }
-
-void G2DGraph::load_backbone(const safetensors::TensorMap& tensors, const std::string& origin) {
-  load_state(*impl_->backbone, tensors, "", origin);
-}
-
-void G2DGraph::load_branches(const std::string& sf, const safetensors::TensorMap& tensors, const std::string& origin) {
-  load_state(impl_->set(sf), tensors, "", origin);
-}
-
-torch::nn::Module& G2DGraph::backbone_module() { return *impl_->backbone; }
-torch::nn::Module& G2DGraph::branch_module(const std::string& sf) { return impl_->set(sf); }
 
 }  // namespace fiancee::models

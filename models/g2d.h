@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/exit_graph.h"
+#include "models/branched_graph.h"
 #include "core/safetensors.h"
 
 namespace torch::nn {
@@ -54,7 +55,7 @@ struct G2DConfig {
   nlohmann::json to_json() const;
 };
 
-class G2DGraph : public ExitGraph {
+class G2DGraph : public BranchedGraph {
  public:
   explicit G2DGraph(G2DConfig config);
   ~G2DGraph() override;
@@ -62,28 +63,18 @@ class G2DGraph : public ExitGraph {
   int num_stages() const override;
   int num_branches() const override;
   int attach_point(int branch) const override;
-  std::vector<std::string> scale_factors() const override;
   torch::Tensor front(const torch::Tensor& input) override;
   torch::Tensor stage(int k, const torch::Tensor& x) override;
   torch::Tensor head(const torch::Tensor& x) override;
   torch::Tensor branch(const std::string& scale_factor, int b, const torch::Tensor& x, const torch::Tensor& guide) override;
   torch::Tensor predict(const std::string& scale_factor, const torch::Tensor& front_features, const torch::Tensor& key) override;
-  void to(const torch::Device& device) override;
-  void eval() override;
 
   const G2DConfig& config() const { return config_; }
   // GFLOPs (convention: 1 multiply-accumulate = 1 FLOP, as in the paper's tables;
   // see docs/flops.md) of every route for an input of h x w, backbone last.
   std::vector<double> route_gflops(const std::string& scale_factor, int64_t h, int64_t w) const;
 
-  safetensors::TensorMap backbone_state() const;
-  safetensors::TensorMap branch_state(const std::string& scale_factor) const;  // branches + predictor
-  void load_backbone(const safetensors::TensorMap& tensors, const std::string& origin);
-  void load_branches(const std::string& scale_factor, const safetensors::TensorMap& tensors, const std::string& origin);
 
-  // Modules for training (parameters, train()/eval()).
-  torch::nn::Module& backbone_module();
-  torch::nn::Module& branch_module(const std::string& scale_factor);
 
  private:
   struct Impl;

@@ -561,6 +561,9 @@ OasisGraph::OasisGraph(OasisConfig config) : config_(std::move(config)), impl_(s
   check(config_, "OasisGraph");
   impl_->backbone = std::make_shared<Backbone>(config_);
   for (const auto& [sf, widths] : config_.branches) impl_->sets.emplace_back(sf, std::make_shared<BranchSet>(config_, widths));
+  ModuleSets sets;
+  for (const auto& [sf, s] : impl_->sets) sets.emplace_back(sf, s);
+  set_modules(impl_->backbone, std::move(sets));
 }
 
 OasisGraph::~OasisGraph() = default;
@@ -568,12 +571,6 @@ OasisGraph::~OasisGraph() = default;
 int OasisGraph::num_stages() const { return config_.num_blocks() - 1; }
 int OasisGraph::num_branches() const { return static_cast<int>(config_.attach_points.size()); }
 int OasisGraph::attach_point(int b) const { return config_.attach_points.at(b); }
-
-std::vector<std::string> OasisGraph::scale_factors() const {
-  std::vector<std::string> out;
-  for (const auto& [sf, s] : config_.branches) out.push_back(sf);
-  return out;
-}
 
 namespace {
 
@@ -662,30 +659,6 @@ torch::Tensor OasisGraph::predict(const std::string& sf, const torch::Tensor& fr
   return set.predictor->forward(f);
 }
 
-void OasisGraph::to(const torch::Device& device) {
-  impl_->backbone->to(device);
-  for (auto& [sf, s] : impl_->sets) s->to(device);
-}
-
-void OasisGraph::eval() {
-  impl_->backbone->eval();
-  for (auto& [sf, s] : impl_->sets) s->eval();
-}
-
-safetensors::TensorMap OasisGraph::backbone_state() const { return state_of(*impl_->backbone); }
-
-safetensors::TensorMap OasisGraph::branch_state(const std::string& sf) const { return state_of(impl_->set(config_, sf)); }
-
-void OasisGraph::load_backbone(const safetensors::TensorMap& tensors, const std::string& origin) {
-  load_state(*impl_->backbone, tensors, "", origin);
-}
-
-void OasisGraph::load_branches(const std::string& sf, const safetensors::TensorMap& tensors, const std::string& origin) {
-  load_state(impl_->set(config_, sf), tensors, "", origin);
-}
-
-torch::nn::Module& OasisGraph::backbone_module() { return *impl_->backbone; }
-torch::nn::Module& OasisGraph::branch_module(const std::string& sf) { return impl_->set(config_, sf); }
 
 // ---------------------------------------------------------------- discriminator
 

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "core/exit_graph.h"
+#include "models/branched_graph.h"
 #include "core/safetensors.h"
 
 namespace torch::nn {
@@ -116,7 +117,7 @@ torch::Tensor oasis_input(const torch::Tensor& labels, const torch::Tensor& z, i
 torch::Tensor cut_patches(const torch::Tensor& features, int64_t grid_h, int64_t grid_w);
 torch::Tensor glue_patches(const torch::Tensor& patches, int64_t grid_h, int64_t grid_w);
 
-class OasisGraph : public ExitGraph {
+class OasisGraph : public BranchedGraph {
  public:
   explicit OasisGraph(OasisConfig config);
   ~OasisGraph() override;
@@ -124,7 +125,6 @@ class OasisGraph : public ExitGraph {
   int num_stages() const override;
   int num_branches() const override;
   int attach_point(int branch) const override;
-  std::vector<std::string> scale_factors() const override;
   // input: [N, z_dim + num_classes, height, width], see oasis_input().
   torch::Tensor front(const torch::Tensor& input) override;
   torch::Tensor stage(int k, const torch::Tensor& x) override;
@@ -134,8 +134,6 @@ class OasisGraph : public ExitGraph {
   torch::Tensor branch(const std::string& scale_factor, int b, const torch::Tensor& x, const torch::Tensor& guide) override;
   // Table S7's OASIS predictor on the front features (key unused): [N, num_branches].
   torch::Tensor predict(const std::string& scale_factor, const torch::Tensor& front_features, const torch::Tensor& key) override;
-  void to(const torch::Device& device) override;
-  void eval() override;
 
   // Split a tensor passed between the parts into the features and the full-resolution conditioning.
   torch::Tensor features(const torch::Tensor& x) const;
@@ -151,13 +149,7 @@ class OasisGraph : public ExitGraph {
 
   // Backbone names follow OASIS's generator state dict (fc, body.i.conv_0, body.i.norm_0.mlp_shared.0,
   // ..., conv_img) once spectral norm is folded into the weights.
-  safetensors::TensorMap backbone_state() const;
-  safetensors::TensorMap branch_state(const std::string& scale_factor) const;  // branches + predictor
-  void load_backbone(const safetensors::TensorMap& tensors, const std::string& origin);
-  void load_branches(const std::string& scale_factor, const safetensors::TensorMap& tensors, const std::string& origin);
 
-  torch::nn::Module& backbone_module();
-  torch::nn::Module& branch_module(const std::string& scale_factor);
 
  private:
   struct Impl;

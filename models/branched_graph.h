@@ -1,0 +1,49 @@
+// What every native family shares: one backbone module and, per scale factor,
+// one module holding its branches and predictor; moving, evaluating, saving
+// and loading them. Families derive from it and register their typed modules.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/exit_graph.h"
+#include "core/safetensors.h"
+
+namespace torch::nn {
+class Module;
+}
+
+namespace fiancee::models {
+
+// The predictor's input: pooled features [N,F] followed by the key [N,key_dim]
+// (zeros when the caller has none). InputError when the key has another size.
+torch::Tensor with_key(const torch::Tensor& pooled, const torch::Tensor& key, int key_dim);
+
+class BranchedGraph : public ExitGraph {
+ public:
+  std::vector<std::string> scale_factors() const override;
+  void to(const torch::Device& device) override;
+  void eval() override;
+
+  safetensors::TensorMap backbone_state() const;
+  safetensors::TensorMap branch_state(const std::string& scale_factor) const;  // branches + predictor
+  void load_backbone(const safetensors::TensorMap& tensors, const std::string& origin);
+  void load_branches(const std::string& scale_factor, const safetensors::TensorMap& tensors, const std::string& origin);
+
+  // Modules for training (parameters, train()/eval()).
+  torch::nn::Module& backbone_module() const;
+  torch::nn::Module& branch_module(const std::string& scale_factor) const;  // InputError if unknown
+
+ protected:
+  using ModuleSets = std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>>;
+  // Called once by the family's constructor, sets in the config's scale-factor order.
+  void set_modules(std::shared_ptr<torch::nn::Module> backbone, ModuleSets sets);
+
+ private:
+  std::shared_ptr<torch::nn::Module> backbone_;
+  ModuleSets sets_;
+};
+
+}  // namespace fiancee::models
