@@ -424,21 +424,13 @@ json AsapConfig::to_json() const {
 
 struct AsapGraph::Impl {
   std::shared_ptr<Backbone> backbone;
-  std::vector<std::pair<std::string, std::shared_ptr<BranchSet>>> sets;
-
-  BranchSet& set(const std::string& sf) {
-    for (auto& [name, s] : sets)
-      if (name == sf) return *s;
-    throw InputError("scale factor '" + sf + "' has no branches in this model");
-  }
 };
 
 AsapGraph::AsapGraph(AsapConfig config) : config_(std::move(config)), impl_(std::make_unique<Impl>()) {
   config_.validate("ASAP-Net config");
   impl_->backbone = std::make_shared<Backbone>(config_);
-  for (const auto& [sf, specs] : config_.branches) impl_->sets.emplace_back(sf, std::make_shared<BranchSet>(config_, specs));
   ModuleSets sets;
-  for (const auto& [sf, s] : impl_->sets) sets.emplace_back(sf, s);
+  for (const auto& [sf, specs] : config_.branches) sets.emplace_back(sf, std::make_shared<BranchSet>(config_, specs));
   set_modules(impl_->backbone, std::move(sets));
 }
 
@@ -492,7 +484,7 @@ torch::Tensor AsapGraph::head(const torch::Tensor& x) {
 }
 
 torch::Tensor AsapGraph::branch(const std::string& sf, int b, const torch::Tensor& x, const torch::Tensor& guide) {
-  auto& br = *impl_->set(sf).branches[b]->as<Branch>();
+  auto& br = *branch_set<BranchSet>(sf).branches[b]->as<Branch>();
   auto feats = x.narrow(1, 0, config_.lr_width());
   if (br.guide_channels > 0) {
     auto g = guide.defined() ? F::interpolate(guide.to(feats.dtype()), F::InterpolateFuncOptions()
@@ -510,7 +502,7 @@ torch::Tensor AsapGraph::branch(const std::string& sf, int b, const torch::Tenso
 torch::Tensor AsapGraph::predict(const std::string& sf, const torch::Tensor& features, const torch::Tensor& key) {
   auto pooled = F::adaptive_avg_pool2d(features.narrow(1, 0, config_.lr_width()),
                                        F::AdaptiveAvgPool2dFuncOptions(config_.predictor_grid)).flatten(1);
-  return impl_->set(sf).predictor->forward(with_key(pooled, key, config_.key_dim));
+  return branch_set<BranchSet>(sf).predictor->forward(with_key(pooled, key, config_.key_dim));
 }
 
 std::vector<std::pair<std::string, int64_t>> AsapGraph::backbone_macs(int64_t h, int64_t w) const {

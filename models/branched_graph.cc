@@ -40,9 +40,12 @@ void BranchedGraph::eval() {
 torch::nn::Module& BranchedGraph::backbone_module() const { return *backbone_; }
 
 torch::nn::Module& BranchedGraph::branch_module(const std::string& sf) const {
-  for (const auto& [name, m] : sets_)
+  std::string known;
+  for (const auto& [name, m] : sets_) {
     if (name == sf) return *m;
-  throw InputError("scale factor '" + sf + "' has no branches in this model");
+    known += (known.empty() ? "" : ", ") + name;
+  }
+  throw InputError("scale factor '" + sf + "' has no branches in this model (it has: " + known + ")");
 }
 
 safetensors::TensorMap BranchedGraph::backbone_state() const { return state_of(*backbone_); }

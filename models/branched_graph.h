@@ -34,12 +34,18 @@ class BranchedGraph : public ExitGraph {
 
   // Modules for training (parameters, train()/eval()).
   torch::nn::Module& backbone_module() const;
-  torch::nn::Module& branch_module(const std::string& scale_factor) const;  // InputError if unknown
+  // InputError listing the model's scale factors when it has none by that name.
+  torch::nn::Module& branch_module(const std::string& scale_factor) const;
 
  protected:
   using ModuleSets = std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>>;
   // Called once by the family's constructor, sets in the config's scale-factor order.
   void set_modules(std::shared_ptr<torch::nn::Module> backbone, ModuleSets sets);
+  // The family's own branch-set type for one scale factor.
+  template <typename Set>
+  Set& branch_set(const std::string& scale_factor) const {
+    return static_cast<Set&>(branch_module(scale_factor));
+  }
 
  private:
   std::shared_ptr<torch::nn::Module> backbone_;

@@ -485,22 +485,14 @@ json CrepsConfig::to_json() const {
 
 struct CrepsGraph::Impl {
   std::shared_ptr<Backbone> backbone;
-  std::vector<std::pair<std::string, std::shared_ptr<BranchSet>>> sets;
-
-  BranchSet& set(const std::string& sf) {
-    for (auto& [name, s] : sets)
-      if (name == sf) return *s;
-    throw InputError("scale factor '" + sf + "' has no branches in this model");
-  }
 };
 
 CrepsGraph::CrepsGraph(CrepsConfig config)
     : config_(std::move(config)), height_(config_.height), width_(config_.width), impl_(std::make_unique<Impl>()) {
   config_.validate("CREPS config");
   impl_->backbone = std::make_shared<Backbone>(config_);
-  for (const auto& [sf, specs] : config_.branches) impl_->sets.emplace_back(sf, std::make_shared<BranchSet>(config_, specs));
   ModuleSets sets;
-  for (const auto& [sf, s] : impl_->sets) sets.emplace_back(sf, s);
+  for (const auto& [sf, specs] : config_.branches) sets.emplace_back(sf, std::make_shared<BranchSet>(config_, specs));
   set_modules(impl_->backbone, std::move(sets));
 }
 
@@ -557,14 +549,14 @@ torch::Tensor CrepsGraph::head(const torch::Tensor& x) {
 }
 
 torch::Tensor CrepsGraph::branch(const std::string& sf, int b, const torch::Tensor& x, const torch::Tensor&) {
-  auto& set = impl_->set(sf);
+  auto& set = branch_set<BranchSet>(sf);
   auto s = unpack(config_, x, config_.attach_points.at(b));
   return set.branches[b]->as<Renderer>()->forward(s.feat, s.style, s.h, s.w);
 }
 
 torch::Tensor CrepsGraph::predict(const std::string& sf, const torch::Tensor& features, const torch::Tensor& key) {
   auto in = features.narrow(1, 2, config_.w_dim);
-  return impl_->set(sf).predictor->forward(with_key(in, key, config_.key_dim));
+  return branch_set<BranchSet>(sf).predictor->forward(with_key(in, key, config_.key_dim));
 }
 
 torch::Tensor CrepsGraph::render(const torch::Tensor& z, int64_t height, int64_t width) {

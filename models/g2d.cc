@@ -253,20 +253,12 @@ json G2DConfig::to_json() const {
 
 struct G2DGraph::Impl {
   std::shared_ptr<Backbone> backbone;
-  std::vector<std::pair<std::string, std::shared_ptr<BranchSet>>> sets;
-
-  BranchSet& set(const std::string& sf) {
-    for (auto& [name, s] : sets)
-      if (name == sf) return *s;
-    throw InputError("scale factor '" + sf + "' has no branches in this model");
-  }
 };
 
 G2DGraph::G2DGraph(G2DConfig config) : config_(std::move(config)), impl_(std::make_unique<Impl>()) {
   impl_->backbone = std::make_shared<Backbone>(config_);
-  for (const auto& [sf, specs] : config_.branches) impl_->sets.emplace_back(sf, std::make_shared<BranchSet>(config_, specs));
   ModuleSets sets;
-  for (const auto& [sf, s] : impl_->sets) sets.emplace_back(sf, s);
+  for (const auto& [sf, specs] : config_.branches) sets.emplace_back(sf, std::make_shared<BranchSet>(config_, specs));
   set_modules(impl_->backbone, std::move(sets));
 }
 
@@ -285,12 +277,12 @@ torch::Tensor G2DGraph::stage(int k, const torch::Tensor& x) {
 torch::Tensor G2DGraph::head(const torch::Tensor& x) { return impl_->backbone->head(x); }
 
 torch::Tensor G2DGraph::branch(const std::string& sf, int b, const torch::Tensor& x, const torch::Tensor& guide) {
-  return impl_->set(sf).branches[b]->as<Branch>()->forward(x, guide);
+  return branch_set<BranchSet>(sf).branches[b]->as<Branch>()->forward(x, guide);
 }
 
 torch::Tensor G2DGraph::predict(const std::string& sf, const torch::Tensor& features, const torch::Tensor& key) {
   auto pooled = F::adaptive_avg_pool2d(features, F::AdaptiveAvgPool2dFuncOptions(config_.predictor_grid)).flatten(1);
-  return impl_->set(sf).predictor->forward(with_key(pooled, key, config_.key_dim));
+  return branch_set<BranchSet>(sf).predictor->forward(with_key(pooled, key, config_.key_dim));
 }
 
 std::vector<double> G2DGraph::route_gflops(const std::string& sf, int64_t h, int64_t w) const {

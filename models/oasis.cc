@@ -547,22 +547,13 @@ torch::Tensor glue_patches(const torch::Tensor& p, int64_t gh, int64_t gw) {
 
 struct OasisGraph::Impl {
   std::shared_ptr<Backbone> backbone;
-  std::vector<std::pair<std::string, std::shared_ptr<BranchSet>>> sets;
-
-  BranchSet& set(const OasisConfig& c, const std::string& sf) {
-    for (auto& [name, s] : sets)
-      if (name == sf) return *s;
-    c.branch_widths(sf);  // throws the InputError listing the factors
-    throw InputError("scale factor '" + sf + "' has no branches in this OASIS model");
-  }
 };
 
 OasisGraph::OasisGraph(OasisConfig config) : config_(std::move(config)), impl_(std::make_unique<Impl>()) {
   check(config_, "OasisGraph");
   impl_->backbone = std::make_shared<Backbone>(config_);
-  for (const auto& [sf, widths] : config_.branches) impl_->sets.emplace_back(sf, std::make_shared<BranchSet>(config_, widths));
   ModuleSets sets;
-  for (const auto& [sf, s] : impl_->sets) sets.emplace_back(sf, s);
+  for (const auto& [sf, widths] : config_.branches) sets.emplace_back(sf, std::make_shared<BranchSet>(config_, widths));
   set_modules(impl_->backbone, std::move(sets));
 }
 
@@ -642,7 +633,7 @@ torch::Tensor OasisGraph::head(const torch::Tensor& x) {
 }
 
 torch::Tensor OasisGraph::branch(const std::string& sf, int b, const torch::Tensor& x, const torch::Tensor& guide) {
-  auto& set = impl_->set(config_, sf);
+  auto& set = branch_set<BranchSet>(sf);
   if (b < 0 || b >= num_branches()) throw InputError("OASIS has branches 0.." + std::to_string(num_branches() - 1) + ", not " + std::to_string(b));
   auto u = unpack(config_, x, config_.attach_width(b), "branch");
   if (config_.guide_channels > 0 && guide.defined() && (guide.dim() != 4 || guide.size(1) != config_.guide_channels || guide.size(0) != x.size(0)))
@@ -652,7 +643,7 @@ torch::Tensor OasisGraph::branch(const std::string& sf, int b, const torch::Tens
 }
 
 torch::Tensor OasisGraph::predict(const std::string& sf, const torch::Tensor& front_features, const torch::Tensor&) {
-  auto& set = impl_->set(config_, sf);
+  auto& set = branch_set<BranchSet>(sf);
   auto f = front_features.size(1) == config_.front_out() ? front_features : features(front_features);
   if (f.dim() != 4 || f.size(1) != config_.front_out())
     throw InputError("OASIS predictor needs the front's " + std::to_string(config_.front_out()) + " feature channels, got " + shape_str(front_features));
