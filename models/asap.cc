@@ -165,13 +165,7 @@ struct BranchSet : torch::nn::Module {
   BranchSet(const AsapConfig& c, const std::vector<AsapBranchSpec>& specs) {
     for (const auto& s : specs) branches->push_back(std::make_shared<Branch>(c, s));
     register_module("branches", branches);
-    int in = c.lr_width() * c.predictor_grid * c.predictor_grid + c.key_dim;
-    for (int h : c.predictor_hidden) {
-      predictor->push_back(torch::nn::Linear(in, h));
-      predictor->push_back(torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions().negative_slope(0.2)));
-      in = h;
-    }
-    predictor->push_back(torch::nn::Linear(in, static_cast<int64_t>(specs.size())));
+    predictor = mlp_predictor(c.lr_width() * c.predictor_grid * c.predictor_grid + c.key_dim, c.predictor_hidden, static_cast<int64_t>(specs.size()));
     register_module("predictor", predictor);
   }
   torch::nn::ModuleList branches;

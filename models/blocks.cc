@@ -1,6 +1,8 @@
 #include "models/blocks.h"
 
 #include <torch/nn/functional.h>
+#include <torch/nn/modules/activation.h>
+#include <torch/nn/modules/linear.h>
 
 namespace fiancee::models {
 
@@ -9,6 +11,17 @@ namespace F = torch::nn::functional;
 namespace {
 torch::nn::Conv2dOptions conv(int in, int out, int k) { return torch::nn::Conv2dOptions(in, out, k).padding(k / 2); }
 }  // namespace
+
+torch::nn::Sequential mlp_predictor(int64_t in, const std::vector<int>& hidden, int64_t outputs) {
+  torch::nn::Sequential mlp;
+  for (int h : hidden) {
+    mlp->push_back(torch::nn::Linear(in, h));
+    mlp->push_back(torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions().negative_slope(0.2)));
+    in = h;
+  }
+  mlp->push_back(torch::nn::Linear(in, outputs));
+  return mlp;
+}
 
 ResBlock2DImpl::ResBlock2DImpl(int in, int out, bool upsample) : in_(in), out_(out), upsample_(upsample) {
   norm1_ = register_module("norm1", torch::nn::BatchNorm2d(in));

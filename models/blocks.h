@@ -4,12 +4,18 @@
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/pimpl.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace fiancee::models {
+
+// The exit predictor's MLP (FIANCEE Table S7 shape): Linear + LeakyReLU(0.2)
+// per hidden width, then a Linear to one prediction per branch.
+torch::nn::Sequential mlp_predictor(int64_t in, const std::vector<int>& hidden, int64_t outputs);
 
 // MACs of a k x k convolution producing an out_h x out_w map.
 inline int64_t conv_macs(int64_t in, int64_t out, int64_t k, int64_t out_h, int64_t out_w) {

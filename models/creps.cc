@@ -13,6 +13,7 @@
 
 #include "core/errors.h"
 #include "core/scale_factor.h"
+#include "models/blocks.h"
 #include "models/state_dict.h"
 
 namespace fiancee::models {
@@ -205,13 +206,7 @@ struct BranchSet : torch::nn::Module {
   BranchSet(const CrepsConfig& c, const std::vector<CrepsBranchSpec>& specs) {
     for (const auto& s : specs) branches->push_back(std::make_shared<Renderer>(c, s));
     register_module("branches", branches);
-    int in = c.w_dim + c.key_dim;
-    for (int h : c.predictor_hidden) {
-      predictor->push_back(torch::nn::Linear(in, h));
-      predictor->push_back(torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions().negative_slope(0.2)));
-      in = h;
-    }
-    predictor->push_back(torch::nn::Linear(in, static_cast<int64_t>(specs.size())));
+    predictor = mlp_predictor(c.w_dim + c.key_dim, c.predictor_hidden, static_cast<int64_t>(specs.size()));
     register_module("predictor", predictor);
   }
   torch::nn::ModuleList branches;

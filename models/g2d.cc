@@ -83,14 +83,7 @@ struct BranchSet : torch::nn::Module {
   BranchSet(const G2DConfig& c, const std::vector<std::vector<G2DBlockSpec>>& specs) {
     for (const auto& s : specs) branches->push_back(std::make_shared<Branch>(s, c.guide_channels));
     register_module("branches", branches);
-    const int pooled = c.front_out() * c.predictor_grid * c.predictor_grid + c.key_dim;
-    int in = pooled;
-    for (int h : c.predictor_hidden) {
-      predictor->push_back(torch::nn::Linear(in, h));
-      predictor->push_back(torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions().negative_slope(0.2)));
-      in = h;
-    }
-    predictor->push_back(torch::nn::Linear(in, static_cast<int64_t>(specs.size())));
+    predictor = mlp_predictor(c.front_out() * c.predictor_grid * c.predictor_grid + c.key_dim, c.predictor_hidden, static_cast<int64_t>(specs.size()));
     register_module("predictor", predictor);
   }
   torch::nn::ModuleList branches;
