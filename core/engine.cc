@@ -47,6 +47,14 @@ std::vector<int64_t> nonfinite_rows(const torch::Tensor& images) {
 
 }  // namespace
 
+torch::Tensor lookup_guide(ExitGraph& graph, const GuideDatabase& db, const torch::Tensor& front_out, const torch::Tensor& key) {
+  const auto device = front_out.device();
+  const auto query = graph.guide_query(front_out);
+  if (query.keys.defined()) return graph.guide_from_values(db.lookup(query.keys, query.labels).values.to(device), front_out.size(0));
+  if (!key.defined()) return {};
+  return graph.guide_from_values(db.lookup(key).values.to(device), front_out.size(0));
+}
+
 Engine::Engine(std::shared_ptr<ExitGraph> graph, Manifest manifest, std::shared_ptr<GuideDatabase> db, torch::Device device)
     : graph_(std::move(graph)), manifest_(std::move(manifest)), db_(std::move(db)), device_(device) {
   if (graph_->num_branches() + 1 != manifest_.num_exits())
@@ -99,8 +107,8 @@ EngineOutput Engine::run(const torch::Tensor& input, const torch::Tensor& key, c
 
   torch::Tensor guide;
   const bool any_branch = std::any_of(exit.begin(), exit.end(), [&](int e) { return e != backbone; });
-  if (db_ && any_branch && key.defined())
-    guide = timer.time("guide_db", [&] { return db_->lookup(key).values.to(device_); });
+  if (db_ && any_branch)
+    guide = timer.time("guide_db", [&] { return lookup_guide(*graph_, *db_, x, key.defined() ? key.to(device_) : key); });
 
   const int64_t out_c = manifest_.output.channels;
   out.images = torch::empty({n, out_c, manifest_.output.height, manifest_.output.width}, x.options());

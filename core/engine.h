@@ -20,6 +20,11 @@ class ExitGraph;
 class GuideDatabase;
 class QualityMetric;
 
+// The branches' guide for frames whose front output is front_out: what the
+// graph's own query finds (OASIS patches), else what the caller's key finds.
+// Undefined when neither applies. The engine, training and eval all use it.
+torch::Tensor lookup_guide(ExitGraph& graph, const GuideDatabase& db, const torch::Tensor& front_out, const torch::Tensor& key);
+
 struct EngineOutput {
   torch::Tensor images;              // [N,3,H,W] in the package's output range, on the engine device
   std::vector<FrameReport> reports;  // one per frame

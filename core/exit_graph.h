@@ -12,6 +12,13 @@
 
 namespace fiancee {
 
+// What a graph looks up in the guide database itself (OASIS: one key per
+// front-feature patch, searched within the patch's semantic class).
+struct GuideQuery {
+  torch::Tensor keys;    // [Q,D]; undefined = the graph makes no query of its own
+  torch::Tensor labels;  // [Q] int64 class per key, or undefined
+};
+
 class ExitGraph {
  public:
   virtual ~ExitGraph() = default;
@@ -32,6 +39,18 @@ class ExitGraph {
   // Predicted quality distance of every branch: [N, num_branches].
   virtual torch::Tensor predict(const std::string& scale_factor, const torch::Tensor& front_features,
                                 const torch::Tensor& key) = 0;
+
+  // The database query for the frames whose front output is front_out; by
+  // default none, and the engine looks up the caller's key instead.
+  virtual GuideQuery guide_query(const torch::Tensor& front_out) {
+    (void)front_out;
+    return {};
+  }
+  // Values the database returned for guide_query (or the key), in query order -> branch() guide.
+  virtual torch::Tensor guide_from_values(const torch::Tensor& values, int64_t frames) {
+    (void)frames;
+    return values;
+  }
 
   virtual void to(const torch::Device& device) = 0;
   virtual void eval() = 0;

@@ -287,6 +287,8 @@ std::vector<int64_t> GuideDatabase::value_shape() const {
   return {s.begin() + 1, s.end()};
 }
 
+torch::Tensor GuideDatabase::labels() const { return impl_->labels; }
+
 bool GuideDatabase::exact() const {
   return std::none_of(impl_->classes.begin(), impl_->classes.end(),
                       [](const auto& kv) { return kv.second.approximate; });

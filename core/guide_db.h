@@ -43,6 +43,7 @@ class GuideDatabase {
   int64_t size() const;
   int64_t key_dim() const;
   std::vector<int64_t> value_shape() const;
+  torch::Tensor labels() const;  // [N] int64 class per key, undefined without classes
   bool exact() const;
 
  private:

@@ -650,6 +650,32 @@ torch::Tensor OasisGraph::predict(const std::string& sf, const torch::Tensor& fr
   return set.predictor->forward(f);
 }
 
+GuideQuery OasisGraph::guide_query(const torch::Tensor& front_out) {
+  if (config_.guide_channels == 0) return {};
+  auto f = features(front_out);
+  if (f.size(1) != config_.front_out()) throw InputError("OASIS guide query needs the front's output, got " + shape_str(front_out));
+  // Majority class per cell: the one-hot label channels (after the noise) pooled over the cell.
+  auto onehot = conditioning(front_out).narrow(1, config_.z_dim, config_.num_classes);
+  auto share = F::adaptive_avg_pool2d(onehot, F::AdaptiveAvgPool2dFuncOptions({f.size(2), f.size(3)}));
+  return {f.permute({0, 2, 3, 1}).reshape({-1, f.size(1)}), share.argmax(1).reshape({-1})};
+}
+
+torch::Tensor OasisGraph::guide_from_values(const torch::Tensor& values, int64_t frames) {
+  const int64_t gh = config_.start_height(), gw = config_.start_width();
+  if (values.dim() != 4 || values.size(0) != frames * gh * gw || values.size(1) != config_.guide_channels)
+    throw InputError("OASIS guide values must be [" + std::to_string(frames * gh * gw) + ", " + std::to_string(config_.guide_channels) +
+                     ", ph, pw], got " + shape_str(values));
+  return glue_patches(values.to(torch::kFloat), gh, gw);
+}
+
+OasisGraph::GuideEntries OasisGraph::guide_entries(const torch::Tensor& front_out, const torch::Tensor& stage2_out) {
+  if (config_.guide_channels == 0 || config_.num_blocks() < 3 || config_.channels[3] != config_.guide_channels)
+    throw InputError("OASIS guide database: the architecture's guide_channels (" + std::to_string(config_.guide_channels) +
+                     ") must equal block 3's width (" + std::to_string(config_.num_blocks() >= 3 ? config_.channels[3] : 0) + ")");
+  auto query = guide_query(front_out);
+  auto values = cut_patches(features(stage2_out), config_.start_height(), config_.start_width());
+  return {query.keys, query.labels, values};
+}
 
 // ---------------------------------------------------------------- discriminator
 

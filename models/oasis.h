@@ -135,6 +135,19 @@ class OasisGraph : public BranchedGraph {
   // Table S7's OASIS predictor on the front features (key unused): [N, num_branches].
   torch::Tensor predict(const std::string& scale_factor, const torch::Tensor& front_features, const torch::Tensor& key) override;
 
+  // The paper's patch guide database. A patch is one cell of the front's
+  // feature grid (H/32 x W/32); its key is the front feature vector there, its
+  // class the majority label of its pixels, its value the block-3 features
+  // (stage 2's output, guide_channels wide) over the same cell.
+  GuideQuery guide_query(const torch::Tensor& front_out) override;
+  // values [N*cells, guide_channels, ph, pw] (any float type) -> glued [N, guide_channels, H/8, W/8].
+  torch::Tensor guide_from_values(const torch::Tensor& values, int64_t frames) override;
+  // Database entries of frames: front_out and stage 2's output of the same frames.
+  struct GuideEntries {
+    torch::Tensor keys, labels, values;
+  };
+  GuideEntries guide_entries(const torch::Tensor& front_out, const torch::Tensor& stage2_out);
+
   // Split a tensor passed between the parts into the features and the full-resolution conditioning.
   torch::Tensor features(const torch::Tensor& x) const;
   torch::Tensor conditioning(const torch::Tensor& x) const;
