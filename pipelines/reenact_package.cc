@@ -13,6 +13,7 @@
 #include "core/package.h"
 #include "core/safetensors.h"
 #include "models/g2d.h"
+#include "models/package_writer.h"
 #include "pipelines/image_io.h"
 #include "pipelines/reenact_data.h"
 #include "pipelines/reenact_inputs.h"
@@ -44,8 +45,7 @@ models::G2DConfig reenact_config(int c, bool guide, const std::vector<std::strin
 
 void write_reenact_package(const std::string& dir, const models::G2DGraph& graph, const ReenactPackageInfo& info,
                            const reenact::GuideFrames* guide, const torch::Tensor& source, bool overwrite) {
-  if (!overwrite && fs::exists(dir) && !fs::is_empty(dir)) throw InputError(dir + ": exists and is not empty; refusing to overwrite");
-  fs::create_directories(dir);
+  models::prepare_package_dir(dir, overwrite);
   const auto& cfg = graph.config();
   Manifest m;
   m.name = info.name;
@@ -59,15 +59,7 @@ void write_reenact_package(const std::string& dir, const models::G2DGraph& graph
   m.metric = "1-ms-ssim";
   m.metric_unit = "1 - MS-SSIM against the backbone output (0 = identical)";
   m.default_threshold = 0.1;
-  m.weights = "backbone.safetensors";
-  safetensors::save(dir + "/" + m.weights, graph.backbone_state(), {{"role", "backbone"}});
-  for (const auto& [sf, specs] : cfg.branches) {
-    std::string file = "branches-" + sf + ".safetensors";
-    std::replace(file.begin(), file.end(), '/', '_');
-    safetensors::save(dir + "/" + file, graph.branch_state(sf), {{"role", "branches"}, {"scale_factor", sf}});
-    m.scale_factors.push_back({sf, file, graph.route_gflops(sf, info.resolution, info.resolution)});
-  }
-  m.default_scale_factor = cfg.branches.back().first;
+  models::write_graph_weights(dir, graph, m, [&](const std::string& sf) { return graph.route_gflops(sf, info.resolution, info.resolution); });
   if (guide) {
     // Half precision halves the package; guide images need no more.
     GuideDatabase db(guide->keys, guide->images.to(torch::kHalf));
