@@ -1,0 +1,117 @@
+#include "pipelines/synth.h"
+
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "core/device.h"
+#include "core/engine.h"
+#include "core/errors.h"
+#include "core/guide_db.h"
+#include "core/package.h"
+#include "models/registry.h"
+#include "pipelines/image_io.h"
+#include "pipelines/synth_inputs.h"
+
+namespace fiancee {
+
+namespace fs = std::filesystem;
+
+std::string resolve_synth_package(const std::string& location, const std::string& backbone) {
+  if (fs::exists(fs::path(location) / "manifest.json")) {
+    if (!backbone.empty() && fs::path(location).filename() != backbone) {
+      // A single package: accept its own family name too.
+      const auto family = Package::open(location).manifest().family;
+      if (family != backbone)
+        throw InputError("backbone '" + backbone + "' requested, but " + location + " is a single '" + family + "' package");
+    }
+    return location;
+  }
+  std::vector<std::string> names;
+  if (fs::is_directory(location))
+    for (const auto& e : fs::directory_iterator(location))
+      if (e.is_directory() && fs::exists(e.path() / "manifest.json")) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  if (names.empty()) throw PackageError(location + ": neither a model package (no manifest.json) nor a directory of packages");
+  if (backbone.empty()) return (fs::path(location) / names.front()).string();
+  if (std::find(names.begin(), names.end(), backbone) == names.end()) {
+    std::string list;
+    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+    throw InputError("backbone '" + backbone + "' is not in " + location + " (it holds: " + list + ")");
+  }
+  return (fs::path(location) / backbone).string();
+}
+
+namespace {
+
+class SynthPipeline : public FramePipeline {
+ public:
+  explicit SynthPipeline(const SynthOptions& o) : package_(Package::open(resolve_synth_package(o.model_location, o.backbone))) {
+    const auto& m = package_.manifest();
+    if (m.pipeline != "synth")
+      throw PackageError(package_.dir() + ": is a '" + m.pipeline + "' package; fianceesynth needs a 'synth' package");
+    if (m.family != "oasis" && m.family != "asap")
+      throw PackageError(package_.dir() + ": synthesis runs OASIS or ASAP-Net packages, not '" + m.family + "'");
+    const auto& arch = *m.architecture;
+    num_classes_ = arch.at("num_classes").get<int>();
+    z_dim_ = m.family == "oasis" ? arch.at("z_dim").get<int>() : 0;
+    device_ = resolve_device(o.device);
+    seed_ = o.seed;
+    noise_ = o.noise;
+    engine_ = std::make_unique<Engine>(models::load_graph(package_), m, package_.guide_database(o.database_location), device_);
+  }
+
+  void process(const ImageView& in, const ImageView& out, const RouteSettings& settings, FrameReport& report) override {
+    if (in.channels != 1) throw InputError("label maps must be single-channel (GRAY8) class ids");
+    const auto& m = package_.manifest();
+    // Class ids are categories: nearest-neighbour resizing only, never averaged.
+    auto labels = torch::from_blob(in.data, {in.height, in.width}, {in.stride, 1}, torch::kUInt8).to(torch::kLong);
+    if (in.height != m.input.height || in.width != m.input.width)
+      labels = torch::nn::functional::interpolate(labels.view({1, 1, in.height, in.width}).to(torch::kFloat),
+                                                  torch::nn::functional::InterpolateFuncOptions()
+                                                      .size(std::vector<int64_t>{m.input.height, m.input.width})
+                                                      .mode(torch::kNearest))
+                   .to(torch::kLong)
+                   .view({m.input.height, m.input.width});
+    const auto top = labels.max().item<int64_t>();
+    if (top >= num_classes_)
+      throw InputError("label map holds class id " + std::to_string(top) + ", but model '" + m.name + "' knows " +
+                       std::to_string(num_classes_) + " classes (0.." + std::to_string(num_classes_ - 1) + "); see docs/element.md");
+    const uint64_t seed = noise_ == NoiseMode::Fixed ? seed_ : seed_ + frame_++;
+    const auto z = z_dim_ > 0 ? synth::noise_for_seed(seed, z_dim_) : torch::Tensor();
+    auto result = engine_->run(synth::backbone_input(m.family, labels.unsqueeze(0), z, num_classes_), {}, settings);
+    tensor_to_frame(result.images[0], m.output, out);
+    report = std::move(result.reports[0]);
+  }
+
+  int num_exits() const override { return engine_->num_exits(); }
+  std::vector<std::string> scale_factors() const override {
+    std::vector<std::string> out;
+    for (const auto& sf : package_.manifest().scale_factors) out.push_back(sf.name);
+    return out;
+  }
+  std::string default_scale_factor() const override { return package_.manifest().default_scale_factor; }
+  std::string metric_name() const override { return package_.manifest().metric; }
+  std::string metric_unit() const override { return package_.manifest().metric_unit; }
+  std::string device_name() const override { return device_.str(); }
+  double backbone_gflops() const override { return package_.manifest().scale_factors[0].route_gflops.back(); }
+
+ private:
+  Package package_;
+  torch::Device device_ = torch::kCPU;
+  int num_classes_ = 0, z_dim_ = 0;
+  uint64_t seed_ = 0, frame_ = 0;
+  NoiseMode noise_ = NoiseMode::Fixed;
+  std::unique_ptr<Engine> engine_;
+};
+
+}  // namespace
+
+std::unique_ptr<FramePipeline> make_synth_pipeline(const SynthOptions& options) {
+  return std::make_unique<SynthPipeline>(options);
+}
+
+}  // namespace fiancee
