@@ -4,6 +4,7 @@
 #include "plugin/fianceemeta.h"
 #include "plugin/gstfianceefilter.h"
 #include "plugin/gstfianceereenact.h"
+#include "plugin/gstfianceesynth.h"
 
 #ifndef PACKAGE  // the source module name GST_PLUGIN_DEFINE records
 #define PACKAGE "fiancee"
@@ -18,6 +19,7 @@ static gboolean plugin_init(GstPlugin* plugin) {
   gst_type_mark_as_plugin_api(GST_TYPE_FIANCEE_DEVICE, static_cast<GstPluginAPIFlags>(0));
   gboolean ok = FALSE;
   ok |= GST_ELEMENT_REGISTER(fianceereenact, plugin);
+  ok |= GST_ELEMENT_REGISTER(fianceesynth, plugin);
   return ok;
 }
 

@@ -1,8 +1,8 @@
-// GstHarness tests of the fianceereenact element (and its GstFianceeFilter
-// base): caps, properties, routing controls, metadata, stats, bus messages,
-// QoS degradation, latency, error handling. The plugin is linked in and
-// registered statically; the fixture packages are written with
-// write_demo_package() (tiny, untrained, CPU).
+// GstHarness tests of the fianceereenact and fianceesynth elements (and their
+// GstFianceeFilter base): caps, properties, routing controls, metadata, stats,
+// bus messages, QoS degradation, latency, error handling. The plugin is linked
+// in and registered statically; the fixture packages are written with the
+// pipelines' write_demo_package() (tiny, untrained, CPU).
 #include <gst/check/gstharness.h>
 #include <gst/gst.h>
 #include <gst/video/video.h>
@@ -19,6 +19,7 @@
 #include "core/frame_report.h"
 #include "pipelines/reenact_package.h"
 #include "pipelines/reenact.h"
+#include "pipelines/synth_package.h"
 #include "plugin/gstfianceefilter.h"
 #include "tests/fixtures.h"
 
@@ -29,6 +30,7 @@ namespace {
 struct Fixtures {
   fiancee::testing::TempDir dir;
   std::string package, nan_package;
+  std::string scenes;  // a directory of synthesis packages: asap/ and oasis/
 };
 Fixtures* g_fixtures = nullptr;
 
@@ -44,6 +46,11 @@ class GstEnvironment : public ::testing::Environment {
     nan.nan_branch = true;
     g_fixtures->nan_package = g_fixtures->dir.file("nan-pkg");
     fiancee::write_demo_package(g_fixtures->nan_package, nan);
+    g_fixtures->scenes = g_fixtures->dir.file("scenes");
+    fiancee::synth::write_demo_package(g_fixtures->scenes + "/oasis");
+    fiancee::synth::DemoPackageOptions asap;
+    asap.family = "asap";
+    fiancee::synth::write_demo_package(g_fixtures->scenes + "/asap", asap);
   }
   void TearDown() override {
     delete g_fixtures;
@@ -119,7 +126,8 @@ std::vector<std::string> texts(const std::vector<Message>& messages, GstMessageT
 // A started element between a pushing and a pulling harness pad, with a bus.
 class Harness {
  public:
-  explicit Harness(GstElement* element, int width = 96, int height = 80) : element_(element) {
+  explicit Harness(GstElement* element, int width = 96, int height = 80, GstVideoFormat format = GST_VIDEO_FORMAT_RGB)
+      : element_(element), format_(format) {
     bus_ = gst_bus_new();
     gst_element_set_bus(element_, bus_);
     h_ = gst_harness_new_with_element(element_, "sink", "src");
@@ -140,7 +148,7 @@ class Harness {
   GstElement* element() { return element_; }
 
   void set_size(int width, int height) {
-    gst_video_info_set_format(&info_, GST_VIDEO_FORMAT_RGB, width, height);
+    gst_video_info_set_format(&info_, format_, width, height);
     GST_VIDEO_INFO_FPS_N(&info_) = 30;
     GST_VIDEO_INFO_FPS_D(&info_) = 1;
     GstCaps* caps = gst_video_info_to_caps(&info_);
@@ -153,7 +161,10 @@ class Harness {
     GstBuffer* buf = gst_harness_create_buffer(h_, GST_VIDEO_INFO_SIZE(&info_));
     GstMapInfo map;
     gst_buffer_map(buf, &map, GST_MAP_WRITE);
-    for (gsize i = 0; i < map.size; ++i) map.data[i] = static_cast<guint8>((i * 7 + frame_ * 13) & 0xff);
+    // GRAY8 frames are label maps: blocks of the 12 street-scene class ids.
+    const bool labels = format_ == GST_VIDEO_FORMAT_GRAY8;
+    for (gsize i = 0; i < map.size; ++i)
+      map.data[i] = static_cast<guint8>(labels ? ((i / 9) * 7 + frame_ * 13) % 12 : (i * 7 + frame_ * 13) & 0xff);
     gst_buffer_unmap(buf, &map);
     GST_BUFFER_PTS(buf) = pts;
     GST_BUFFER_DURATION(buf) = GST_SECOND / 30;
@@ -179,6 +190,7 @@ class Harness {
 
  private:
   GstElement* element_;
+  GstVideoFormat format_;
   GstBus* bus_;
   GstHarness* h_;
   GstVideoInfo info_;
@@ -964,6 +976,111 @@ TEST(FilterBase, OddStridesArePassedThrough) {
   gst_buffer_unmap(out, &b);
   gst_buffer_unref(keep);
   gst_buffer_unref(out);
+}
+
+// ------------------------------------------------------------------ fianceesynth
+
+GstElement* make_synth(const std::string& backbone = "oasis") {
+  GstElement* e = gst_element_factory_make("fianceesynth", nullptr);
+  EXPECT_NE(e, nullptr);
+  e = GST_ELEMENT(gst_object_ref_sink(e));
+  g_object_set(e, "model-location", g_fixtures->scenes.c_str(), "backbone", backbone.c_str(), NULL);
+  return e;
+}
+
+TEST(Synth, AcceptsGray8InRgbOut) {
+  GstElement* e = make_synth();
+  GstPad* sink = gst_element_get_static_pad(e, "sink");
+  GstPad* src = gst_element_get_static_pad(e, "src");
+  auto accepts = [&](GstPad* pad, const char* caps_str) {
+    GstCaps* caps = gst_caps_from_string(caps_str);
+    gboolean ok = gst_pad_query_accept_caps(pad, caps);
+    gst_caps_unref(caps);
+    return ok;
+  };
+  EXPECT_TRUE(accepts(sink, "video/x-raw,format=GRAY8,width=64,height=32,framerate=10/1"));
+  EXPECT_FALSE(accepts(sink, "video/x-raw,format=RGB,width=64,height=32,framerate=10/1"));
+  EXPECT_FALSE(accepts(sink, "video/x-raw,format=I420,width=64,height=32,framerate=10/1"));
+  EXPECT_TRUE(accepts(src, "video/x-raw,format=RGB,width=64,height=32,framerate=10/1"));
+  EXPECT_FALSE(accepts(src, "video/x-raw,format=GRAY8,width=64,height=32,framerate=10/1"));
+  gst_object_unref(sink);
+  gst_object_unref(src);
+  gst_object_unref(e);
+}
+
+TEST(Synth, PushingRgbIsNotNegotiated) {
+  Harness t(make_synth(), 64, 32);  // the harness's RGB caps
+  GstBuffer* buf = gst_harness_create_buffer(t.h(), t.frame_size());
+  EXPECT_EQ(gst_harness_push(t.h(), buf), GST_FLOW_NOT_NEGOTIATED);
+}
+
+TEST(Synth, RendersRgbAtTheLabelMapSizeWithMeta) {
+  // OASIS: branches after the front and blocks 1-3; ASAP-Net: after stages 1-3.
+  for (const auto& [backbone, exits] : {std::pair<const char*, int>{"oasis", 5}, {"asap", 4}}) {
+    Harness t(make_synth(backbone), 96, 50, GST_VIDEO_FORMAT_GRAY8);  // GRAY8 stride 96, RGB 288; not the model's size
+    GstBuffer* out = t.process();
+    ASSERT_NE(out, nullptr) << backbone;
+    GstCaps* caps = gst_pad_get_current_caps(t.h()->sinkpad);
+    ASSERT_NE(caps, nullptr);
+    GstVideoInfo info;
+    ASSERT_TRUE(gst_video_info_from_caps(&info, caps));
+    EXPECT_EQ(GST_VIDEO_INFO_FORMAT(&info), GST_VIDEO_FORMAT_RGB) << backbone;
+    EXPECT_EQ(GST_VIDEO_INFO_WIDTH(&info), 96);
+    EXPECT_EQ(GST_VIDEO_INFO_HEIGHT(&info), 50);
+    EXPECT_EQ(gst_buffer_get_size(out), GST_VIDEO_INFO_SIZE(&info));
+    const GstStructure* meta = meta_of(out);
+    ASSERT_NE(meta, nullptr);
+    EXPECT_EQ(meta_int(meta, "num-exits"), exits) << backbone;
+    gst_caps_unref(caps);
+    gst_buffer_unref(out);
+    EXPECT_TRUE(texts(t.messages(), GST_MESSAGE_ERROR).empty()) << backbone;
+  }
+}
+
+TEST(Synth, PropertiesHaveDefaultsAndAnExample) {
+  GstElement* e = gst_element_factory_make("fianceesynth", nullptr);
+  ASSERT_NE(e, nullptr);
+  gchar* backbone = nullptr;
+  guint64 seed = 1;
+  gint noise = -1;
+  g_object_get(e, "backbone", &backbone, "seed", &seed, "noise", &noise, NULL);
+  EXPECT_STREQ(backbone, "");
+  EXPECT_EQ(seed, 0u);
+  EXPECT_EQ(noise, 0);  // fixed
+  g_free(backbone);
+  for (const char* name : {"model-location", "quality-threshold", "scale-factor", "database-location", "device", "exit", "stats"})
+    EXPECT_NE(g_object_class_find_property(G_OBJECT_GET_CLASS(e), name), nullptr) << name;
+  const gchar* description = gst_element_class_get_metadata(GST_ELEMENT_GET_CLASS(e), GST_ELEMENT_METADATA_DESCRIPTION);
+  EXPECT_TRUE(contains(description, "gst-launch-1.0")) << description;
+  gst_object_unref(e);
+}
+
+TEST(Synth, ClassIdBeyondTheModelIsAClearError) {
+  Harness t(make_synth(), 64, 32, GST_VIDEO_FORMAT_GRAY8);
+  GstBuffer* buf = gst_harness_create_buffer(t.h(), t.frame_size());
+  gst_buffer_memset(buf, 0, 3, t.frame_size());
+  gst_buffer_memset(buf, 70, 200, 1);
+  GST_BUFFER_PTS(buf) = 0;
+  EXPECT_EQ(gst_harness_push(t.h(), buf), GST_FLOW_ERROR);
+  const auto errors = texts(t.messages(), GST_MESSAGE_ERROR);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_TRUE(contains(errors[0], "class id 200")) << errors[0];
+}
+
+TEST(Synth, WrongPackagesAndBackbonesFailToStart) {
+  GstElement* e = make_synth("spade");
+  auto r = try_start(e);
+  EXPECT_EQ(r.ret, GST_STATE_CHANGE_FAILURE);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_TRUE(contains(r.errors[0], "backbone 'spade'") && contains(r.errors[0], "asap, oasis")) << r.errors[0];
+  free_messages(r.messages);
+  g_object_set(e, "model-location", package().c_str(), "backbone", "", NULL);  // a reenactment package
+  r = try_start(e);
+  EXPECT_EQ(r.ret, GST_STATE_CHANGE_FAILURE);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_TRUE(contains(r.errors[0], "'reenact' package")) << r.errors[0];
+  free_messages(r.messages);
+  gst_object_unref(e);
 }
 
 }  // namespace
