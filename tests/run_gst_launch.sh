@@ -69,3 +69,31 @@ if "$GST_LAUNCH" videotestsrc num-buffers=1 ! video/x-raw,format=GRAY8,width=96,
 fi
 grep -qi "not-negotiated\|could not link\|not negotiated" "$tmp/gray.txt" || fail "GRAY8 failure is not a negotiation error"
 echo "ok 5 - GRAY8 input is refused"
+
+# 6. fianceesynth: gst-inspect, then a procedural label-map video (GRAY8 PNGs) rendered to PNGs.
+"$GST_INSPECT" fianceesynth > "$tmp/inspect-synth.txt" 2>&1 || fail "gst-inspect-1.0 fianceesynth"
+for word in model-location backbone seed noise quality-threshold scale-factor database-location device exit stats \
+            "gst-launch-1.0 multifilesrc" GRAY8 RGB; do
+  grep -q -- "$word" "$tmp/inspect-synth.txt" || fail "gst-inspect fianceesynth output lacks '$word'"
+done
+"$FIANCEE" make-demo-package --pipeline synth --out "$tmp/scenes-pkg/oasis" > "$tmp/make-synth.txt" 2>&1 || fail "make-demo-package --pipeline synth"
+"$FIANCEE" make-demo-package --pipeline synth --family asap --out "$tmp/scenes-pkg/asap" >> "$tmp/make-synth.txt" 2>&1 \
+  || fail "make-demo-package --pipeline synth --family asap"
+"$FIANCEE" make-scenes --out "$tmp/scenes" --frames 6 --height 32 --width 64 > "$tmp/scenes.txt" 2>&1 || fail "fiancee make-scenes"
+mkdir "$tmp/synth-out"
+"$GST_LAUNCH" -m multifilesrc location="$tmp/scenes/labels_%04d.png" caps=image/png,framerate=10/1 ! pngdec ! \
+  fianceesynth model-location="$tmp/scenes-pkg" backbone=oasis summary-interval=3 stats-location="$tmp/synth.csv" ! \
+  videoconvert ! pngenc ! multifilesink location="$tmp/synth-out/out_%04d.png" > "$tmp/synth.txt" 2>&1 \
+  || fail "multifilesrc ! pngdec ! fianceesynth ! pngenc pipeline failed"
+[ "$(ls "$tmp/synth-out" | wc -l)" -eq 6 ] || fail "expected 6 rendered frames, got $(ls "$tmp/synth-out" | wc -l)"
+[ "$(grep -c fiancee-summary "$tmp/synth.txt" || true)" -eq 2 ] || fail "expected 2 fiancee-summary messages from fianceesynth"
+[ "$(wc -l < "$tmp/synth.csv")" -eq 7 ] || fail "fianceesynth stats CSV should hold a header + 6 frames"
+echo "ok 6 - multifilesrc ! pngdec ! fianceesynth ! pngenc (GRAY8 label maps in, RGB out)"
+
+# 7. RGB into fianceesynth is refused by negotiation.
+if "$GST_LAUNCH" videotestsrc num-buffers=1 ! video/x-raw,format=RGB,width=64,height=32 ! \
+  fianceesynth model-location="$tmp/scenes-pkg" ! fakesink > "$tmp/synth-rgb.txt" 2>&1; then
+  fail "RGB input to fianceesynth was accepted"
+fi
+grep -qi "not-negotiated\|could not link\|not negotiated" "$tmp/synth-rgb.txt" || fail "RGB into fianceesynth is not a negotiation error"
+echo "ok 7 - RGB input to fianceesynth is refused"

@@ -71,5 +71,6 @@ int train_branches(const Args& args);
 int train_predictor(const Args& args);
 int eval(const Args& args);
 int build_db(const Args& args);
+int make_scenes(const Args& args);
 
 }  // namespace fiancee::tools

@@ -1,5 +1,4 @@
-// The `fiancee` command line tool: dispatches to one file per subcommand
-// (train-*, build-db and eval arrive with their issues).
+// The `fiancee` command line tool: dispatches to one file per subcommand.
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -13,6 +12,7 @@
 #include "core/package.h"
 #include "models/registry.h"
 #include "pipelines/reenact_package.h"
+#include "pipelines/synth_package.h"
 #include "tools/args.h"
 
 namespace fiancee::tools {
@@ -27,28 +27,41 @@ const char* kUsage =
     "                                  (manifest, hashes, weights against the architecture,\n"
     "                                  route GFLOPs, guide database); exit 1 if invalid\n"
     "  make-demo-package --out DIR     write a small package with random, UNTRAINED weights\n"
-    "      [--resolution N] [--channels C] [--seed S] [--no-database] [--nan-branch]\n"
+    "      reenact: [--resolution N] [--channels C] [--seed S] [--no-database] [--nan-branch]\n"
+    "      --pipeline synth: [--family oasis|asap] [--height 32] [--width 64] [--seed S] [--no-database]\n"
     "  bench (--package DIR | --arch g2d-paper)   time every route, the predictor, the\n"
     "      router and the guide database lookup; table + CSV\n"
     "      [--scale-factors 1/8,1/15] [--device auto|cpu|cuda] [--runs N] [--warmup N]\n"
     "      [--threads N] [--csv FILE]\n"
     "  flops                           our route GFLOPs beside the papers' tables\n"
-    "  train-backbone --work DIR       train the reenactment backbone on procedural heads\n"
-    "      [--resolution 128] [--channels 32] [--identities 64] [--scale-factors 1/2,1/4]\n"
-    "      [--steps 600] [--batch 8] [--lr 2e-4] [--seed 1]\n"
+    "  train-backbone --work DIR       train a backbone (reenactment: procedural heads, self-reenactment;\n"
+    "                                  synthesis: label map -> image pairs)\n"
+    "      reenact: [--resolution 128] [--channels 32] [--identities 64]\n"
+    "      --pipeline synth: [--family oasis|asap] [--height 128] [--width 256] [--channels 64]\n"
+    "                        [--data procedural|CITYSCAPES_DIR] [--no-database]\n"
+    "      both: [--scale-factors 1/2,1/4] [--steps 600] [--batch 8] [--lr 2e-4] [--seed 1]\n"
     "  train-branches --work DIR       distil every exit of every scale factor from the backbone\n"
     "      [--steps 400] [--batch 8] [--adversarial-weight 0.05]\n"
+    "      synth OASIS: builds the patch guide database first [--database-scenes 64] [--database-per-class 64]\n"
     "  train-predictor --work DIR      train the exit predictor, then write the package\n"
-    "      [--steps 300] [--batch 16] [--out DIR] [--name NAME] [--database-size 48] [--overwrite]\n"
-    "      [--avatar-only]  (train on the avatar identity alone, e.g. to continue a run for one source)\n"
+    "      [--steps 300] [--batch 16] [--out DIR] [--name NAME] [--overwrite]\n"
+    "      reenact: [--database-size 48] [--avatar-only]  (train on the avatar identity alone)\n"
+    "      synth: [--default-threshold 0.1]\n"
     "      (all train-* resume from <work>/checkpoints and log losses to CSV there;\n"
     "       --fixed-batch repeats the first batch, to check that a loss falls)\n"
+    "  make-scenes --out DIR           procedural street-scene label maps (GRAY8 PNGs) for fianceesynth\n"
+    "      [--frames 60] [--height 128] [--width 256] [--seed 1] [--clip 0] [--images]\n"
     "  build-db --package DIR --source VIDEO_OR_FOLDER [--size 960]\n"
-    "                                  guide database of the source person: face keys of every\n"
-    "                                  frame with a face, farthest-point sampled to --size\n"
+    "                                  reenactment: guide database of the source person: face keys of\n"
+    "                                  every frame with a face, farthest-point sampled to --size\n"
+    "  build-db --package DIR [--source procedural|CITYSCAPES_DIR] [--scenes 64] [--per-class 64]\n"
+    "                                  synthesis (OASIS): the patch guide database of a data set\n"
     "  eval PACKAGE                    threshold sweep on held-out frames: exit shares, GFLOPs,\n"
     "      measured quality, misses, database effect, predictor error; CSV + PNG\n"
-    "      [--out DIR] [--frames 200] [--scale-factor SF] [--max-threshold 0.5] [--threshold-step 0.025]\n"
+    "      [--out DIR] [--frames 200 (synth: 120)] [--scale-factor SF] [--max-threshold 0.5]\n"
+    "      [--threshold-step 0.025] [--seed 1]\n"
+    "      synth: [--data procedural|CITYSCAPES_DIR] (held out: another seed / the val split)\n"
+    "             [--compare OTHER_PACKAGE] [--compare-frames 40]  (two backbones, timed in one run)\n"
     "  help                            this text\n";
 
 int inspect(const Args& args) {
@@ -86,14 +99,27 @@ int inspect(const Args& args) {
 }
 
 int make_demo_package(const Args& args) {
-  fiancee::DemoPackageOptions o;
   const std::string out = args.get("--out", "");
   if (out.empty()) throw fiancee::InputError("make-demo-package needs --out DIR");
+  const std::string pipeline = args.get("--pipeline", "reenact");
+  if (pipeline == "synth") {
+    fiancee::synth::DemoPackageOptions o;
+    o.family = args.get("--family", o.family);
+    o.height = args.integer("--height", o.height);
+    o.width = args.integer("--width", o.width);
+    o.seed = static_cast<uint64_t>(args.integer("--seed", static_cast<int>(o.seed)));
+    o.with_database = !args.has("--no-database");
+    fiancee::synth::write_demo_package(out, o);
+    std::printf("wrote %s (%s, UNTRAINED random weights, %dx%d label maps)\n", out.c_str(), o.family.c_str(), o.width, o.height);
+    return 0;
+  }
+  if (pipeline != "reenact") throw fiancee::InputError("--pipeline must be reenact or synth, not '" + pipeline + "'");
+  fiancee::DemoPackageOptions o;
   o.resolution = args.integer("--resolution", o.resolution);
   o.base_channels = args.integer("--channels", o.base_channels);
   o.seed = static_cast<uint64_t>(args.integer("--seed", static_cast<int>(o.seed)));
-  o.with_database = !args.options.count("--no-database");
-  o.nan_branch = args.options.count("--nan-branch") > 0;
+  o.with_database = !args.has("--no-database");
+  o.nan_branch = args.has("--nan-branch");
   fiancee::write_demo_package(out, o);
   std::printf("wrote %s (UNTRAINED random weights, %dx%d; source image %s/source.png)\n", out.c_str(), o.resolution, o.resolution, out.c_str());
   return 0;
@@ -114,8 +140,9 @@ int main(int argc, char** argv) {
     if (cmd == "bench") return fiancee::tools::bench(Args(argc, argv, 2, {}));
     if (cmd == "flops") return fiancee::tools::flops(Args(argc, argv, 2, {}));
     if (cmd == "build-db") return fiancee::tools::build_db(Args(argc, argv, 2, {}));
+    if (cmd == "make-scenes") return fiancee::tools::make_scenes(Args(argc, argv, 2, {"--images"}));
     if (cmd == "eval") return fiancee::tools::eval(Args(argc, argv, 2, {}));
-    if (cmd == "train-backbone") return fiancee::tools::train_backbone(Args(argc, argv, 2, {"--quiet", "--fixed-batch"}));
+    if (cmd == "train-backbone") return fiancee::tools::train_backbone(Args(argc, argv, 2, {"--quiet", "--fixed-batch", "--no-database"}));
     if (cmd == "train-branches") return fiancee::tools::train_branches(Args(argc, argv, 2, {"--quiet", "--fixed-batch"}));
     if (cmd == "train-predictor") return fiancee::tools::train_predictor(Args(argc, argv, 2, {"--quiet", "--overwrite", "--avatar-only", "--fixed-batch"}));
     std::fprintf(stderr, "fiancee: unknown command '%s'\n\n%s", cmd.c_str(), fiancee::tools::kUsage);

@@ -1,0 +1,61 @@
+// The pipeline-independent half of `fiancee eval`: given every exit's
+// predicted and measured quality on the same held-out frames, sweep the
+// threshold and write the tables and plots (tools/eval_report.cc). The
+// pipeline-specific halves render the frames: tools/eval.cc (reenactment),
+// tools/eval_synth.cc (synthesis).
+#pragma once
+
+#include <torch/types.h>
+
+#include <string>
+#include <vector>
+
+#include "tools/args.h"
+
+namespace fiancee {
+class Package;
+class ExitGraph;
+class GuideDatabase;
+class QualityMetric;
+}  // namespace fiancee
+
+namespace fiancee::tools {
+
+// One batch of frames through every exit: predicted quality per exit (backbone
+// column 0), each branch measured against the backbone with the database's
+// guide and without it (no_db undefined when db is null), and the backbone images.
+struct ExitRows {
+  torch::Tensor predicted, measured, measured_no_db, backbone;
+};
+ExitRows render_exits(ExitGraph& graph, const std::string& scale_factor, const torch::Tensor& input, const torch::Tensor& key,
+                      const GuideDatabase* db, const QualityMetric& metric);
+
+struct EvalFrames {
+  torch::Tensor predicted;       // [F, exits] double (backbone column 0)
+  torch::Tensor measured;        // [F, exits] distance to the backbone output (backbone column 0)
+  torch::Tensor measured_no_db;  // [F, exits] branches without the guide database; undefined = no database
+
+  // Stacks ExitRows of successive batches.
+  static EvalFrames stack(const std::vector<ExitRows>& rows);
+};
+
+struct EvalSetup {
+  std::string out_dir;
+  std::string metric;
+  std::string scale_factor;
+  std::vector<double> gflops;  // route GFLOPs, backbone last
+  double max_threshold = 0.5;
+  double threshold_step = 0.025;
+};
+
+// Prints and writes sweep.csv, per_exit.csv, exit_shares.png (Fig. 7 / Fig. 3
+// layout) and quality_per_exit.png (Fig. S5 layout).
+void report_sweep(const EvalFrames& frames, const EvalSetup& setup);
+
+// `fiancee eval` of a synthesis package (tools/eval_synth.cc).
+int eval_synth(const Package& package, const Args& args);
+
+// Mean absolute and mean signed predictor error per exit (Tables S3-S4/S6 style).
+std::vector<std::pair<double, double>> predictor_error(const EvalFrames& frames);
+
+}  // namespace fiancee::tools
