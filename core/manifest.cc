@@ -75,6 +75,12 @@ json image_json(const ImageSpec& s) {
 
 }  // namespace
 
+void Manifest::use_ms_ssim_distance() {
+  metric = "1-ms-ssim";
+  metric_unit = "1 - MS-SSIM against the backbone output (0 = identical)";
+  default_threshold = 0.1;
+}
+
 const ScaleFactorEntry& Manifest::scale_factor(const std::string& sf) const {
   std::string valid;
   for (const auto& e : scale_factors) {

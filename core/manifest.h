@@ -55,6 +55,9 @@ struct Manifest {
   std::map<std::string, std::string> torchscript;  // role -> file, "bring your own backbone"
   std::map<std::string, std::string> files;        // file -> sha256
 
+  // The default metric of packages our tools write: 1 - MS-SSIM to the backbone, threshold 0.1.
+  void use_ms_ssim_distance();
+
   int num_exits() const { return scale_factors.empty() ? 0 : static_cast<int>(scale_factors[0].route_gflops.size()); }
   const ScaleFactorEntry& scale_factor(const std::string& name) const;  // throws InputError listing valid ones
 

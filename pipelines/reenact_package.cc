@@ -56,9 +56,7 @@ void write_reenact_package(const std::string& dir, const models::G2DGraph& graph
   m.architecture = std::make_shared<const nlohmann::json>(cfg.to_json());
   m.input = {info.resolution, info.resolution, 3 + reenact::kKeyDim, -1.0, 1.0};
   m.output = {info.resolution, info.resolution, 3, -1.0, 1.0};
-  m.metric = "1-ms-ssim";
-  m.metric_unit = "1 - MS-SSIM against the backbone output (0 = identical)";
-  m.default_threshold = 0.1;
+  m.use_ms_ssim_distance();
   models::write_graph_weights(dir, graph, m, [&](const std::string& sf) { return graph.route_gflops(sf, info.resolution, info.resolution); });
   if (guide) {
     // Half precision halves the package; guide images need no more.

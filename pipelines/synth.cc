@@ -7,13 +7,9 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "core/device.h"
-#include "core/engine.h"
 #include "core/errors.h"
-#include "core/guide_db.h"
-#include "core/package.h"
-#include "models/registry.h"
 #include "pipelines/image_io.h"
+#include "pipelines/package_pipeline.h"
 #include "pipelines/synth_inputs.h"
 
 namespace fiancee {
@@ -47,9 +43,9 @@ std::string resolve_synth_package(const std::string& location, const std::string
 
 namespace {
 
-class SynthPipeline : public FramePipeline {
+class SynthPipeline : public PackagePipeline {
  public:
-  explicit SynthPipeline(const SynthOptions& o) : package_(Package::open(resolve_synth_package(o.model_location, o.backbone))) {
+  explicit SynthPipeline(const SynthOptions& o) : PackagePipeline(Package::open(resolve_synth_package(o.model_location, o.backbone))) {
     const auto& m = package_.manifest();
     if (m.pipeline != "synth")
       throw PackageError(package_.dir() + ": is a '" + m.pipeline + "' package; fianceesynth needs a 'synth' package");
@@ -58,10 +54,9 @@ class SynthPipeline : public FramePipeline {
     const auto& arch = *m.architecture;
     num_classes_ = arch.at("num_classes").get<int>();
     z_dim_ = m.family == "oasis" ? arch.at("z_dim").get<int>() : 0;
-    device_ = resolve_device(o.device);
     seed_ = o.seed;
     noise_ = o.noise;
-    engine_ = std::make_unique<Engine>(models::load_graph(package_), m, package_.guide_database(o.database_location), device_);
+    start_engine(o.device, o.database_location);
   }
 
   void process(const ImageView& in, const ImageView& out, const RouteSettings& settings, FrameReport& report) override {
@@ -87,25 +82,10 @@ class SynthPipeline : public FramePipeline {
     report = std::move(result.reports[0]);
   }
 
-  int num_exits() const override { return engine_->num_exits(); }
-  std::vector<std::string> scale_factors() const override {
-    std::vector<std::string> out;
-    for (const auto& sf : package_.manifest().scale_factors) out.push_back(sf.name);
-    return out;
-  }
-  std::string default_scale_factor() const override { return package_.manifest().default_scale_factor; }
-  std::string metric_name() const override { return package_.manifest().metric; }
-  std::string metric_unit() const override { return package_.manifest().metric_unit; }
-  std::string device_name() const override { return device_.str(); }
-  double backbone_gflops() const override { return package_.manifest().scale_factors[0].route_gflops.back(); }
-
  private:
-  Package package_;
-  torch::Device device_ = torch::kCPU;
   int num_classes_ = 0, z_dim_ = 0;
   uint64_t seed_ = 0, frame_ = 0;
   NoiseMode noise_ = NoiseMode::Fixed;
-  std::unique_ptr<Engine> engine_;
 };
 
 }  // namespace

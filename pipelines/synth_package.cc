@@ -92,8 +92,7 @@ void write_package(const std::string& dir, const models::BranchedGraph& graph, i
   m.description = info.description;
   m.untrained = info.untrained;
   m.pipeline = "synth";
-  m.metric = "1-ms-ssim";
-  m.metric_unit = "1 - MS-SSIM against the backbone output (0 = identical)";
+  m.use_ms_ssim_distance();
   m.default_threshold = info.default_threshold;
   m.output = {width, height, 3, -1.0, 1.0};
   if (const auto* oasis = dynamic_cast<const models::OasisGraph*>(&graph)) {

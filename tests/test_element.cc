@@ -270,16 +270,17 @@ bool contains(const std::string& haystack, const std::string& needle) {
 
 // ------------------------------------------------------------------ caps
 
+bool accepts(GstPad* pad, const char* caps_str) {
+  GstCaps* caps = gst_caps_from_string(caps_str);
+  const gboolean ok = gst_pad_query_accept_caps(pad, caps);
+  gst_caps_unref(caps);
+  return ok;
+}
+
 TEST(Element, AcceptsRgbRefusesOtherFormats) {
   GstElement* e = make_reenact();
   GstPad* sink = gst_element_get_static_pad(e, "sink");
   GstPad* src = gst_element_get_static_pad(e, "src");
-  auto accepts = [&](GstPad* pad, const char* caps_str) {
-    GstCaps* caps = gst_caps_from_string(caps_str);
-    gboolean ok = gst_pad_query_accept_caps(pad, caps);
-    gst_caps_unref(caps);
-    return ok;
-  };
   EXPECT_TRUE(accepts(sink, "video/x-raw,format=RGB,width=96,height=80,framerate=30/1"));
   EXPECT_TRUE(accepts(sink, "video/x-raw,format=RGB,width=1920,height=1080,framerate=0/1"));
   EXPECT_FALSE(accepts(sink, "video/x-raw,format=GRAY8,width=96,height=80,framerate=30/1"));
@@ -992,12 +993,6 @@ TEST(Synth, AcceptsGray8InRgbOut) {
   GstElement* e = make_synth();
   GstPad* sink = gst_element_get_static_pad(e, "sink");
   GstPad* src = gst_element_get_static_pad(e, "src");
-  auto accepts = [&](GstPad* pad, const char* caps_str) {
-    GstCaps* caps = gst_caps_from_string(caps_str);
-    gboolean ok = gst_pad_query_accept_caps(pad, caps);
-    gst_caps_unref(caps);
-    return ok;
-  };
   EXPECT_TRUE(accepts(sink, "video/x-raw,format=GRAY8,width=64,height=32,framerate=10/1"));
   EXPECT_FALSE(accepts(sink, "video/x-raw,format=RGB,width=64,height=32,framerate=10/1"));
   EXPECT_FALSE(accepts(sink, "video/x-raw,format=I420,width=64,height=32,framerate=10/1"));
