@@ -10,10 +10,10 @@ OUT=${2:-assets/scenes-demo}
 common="--pipeline synth --height 128 --width 256 --channels 64 --scale-factors 1/2,1/4 --seed 1"
 
 $F train-backbone --work "$W/oasis" $common --family oasis --steps 1200 --batch 4
-$F train-branches --work "$W/oasis" --steps 400 --batch 4 --database-scenes 96 --database-per-class 48
+$F train-branches --work "$W/oasis" --steps 250 --batch 4 --database-scenes 96 --database-per-class 48
 $F train-predictor --work "$W/oasis" --steps 300 --batch 8 --out "$OUT/oasis" --overwrite
 
-$F train-backbone --work "$W/asap" $common --family asap --steps 2000 --batch 4 --lr 5e-4
-$F train-branches --work "$W/asap" --steps 400 --batch 4
+$F train-backbone --work "$W/asap" $common --family asap --steps 1500 --batch 4 --lr 5e-4
+$F train-branches --work "$W/asap" --steps 300 --batch 4
 $F train-predictor --work "$W/asap" --steps 300 --batch 8 --out "$OUT/asap" --overwrite
 $F inspect "$OUT/oasis" > /dev/null && $F inspect "$OUT/asap" > /dev/null && echo "wrote $OUT/oasis and $OUT/asap"
