@@ -267,7 +267,14 @@ struct FaceFrontEnd::Impl {
   bool have_time = false;
   cv::Mat last_thumb;
 
+  int since_detect = 0;       // frames tracked since the detector last ran
+  cv::Point2f box_offset;     // detector box centre minus landmark centre at the last detection
+
   FaceResult detect(const FaceFrontEndOptions& options, const cv::Mat& gray);
+  // Landmarks fitted in `box` of the full frame; status kFresh.
+  FaceResult fit(const FaceFrontEndOptions& options, const cv::Mat& gray, const cv::Rect& box) const;
+  // The box following the last good face, fitted; status kNone when the fit is implausible.
+  FaceResult track(const FaceFrontEndOptions& options, const cv::Mat& gray) const;
   void reset_filter() {
     for (auto& f : filters) f = OneEuro();
     filtered = false;
@@ -346,7 +353,11 @@ FaceResult FaceFrontEnd::Impl::detect(const FaceFrontEndOptions& options_, const
     for (size_t i = 1; i < boxes.size(); ++i)
       if (boxes[i].area() > boxes[best].area()) best = i;
   }
-  const cv::Rect box = boxes[best];
+  return fit(options_, gray, boxes[best]);
+}
+
+FaceResult FaceFrontEnd::Impl::fit(const FaceFrontEndOptions& options_, const cv::Mat& gray, const cv::Rect& box) const {
+  FaceResult result;
   const dlib::cv_image<unsigned char> full(gray);
   const dlib::full_object_detection parts =
       (*shape)(full, dlib::rectangle(box.x, box.y, box.x + box.width - 1, box.y + box.height - 1));
@@ -354,11 +365,24 @@ FaceResult FaceFrontEnd::Impl::detect(const FaceFrontEndOptions& options_, const
     result.landmarks[i] = cv::Point2f(float(parts.part(i).x()), float(parts.part(i).y()));
   result.status = FaceStatus::kFresh;
   result.box = box;
-  result.angles = estimate_pose(result.landmarks, width, height);
+  result.angles = estimate_pose(result.landmarks, gray.cols, gray.rows);
   result.expression = expression_features(result.landmarks);
   result.crop_size = options_.crop_size;
   result.crop = crop_transform(result.landmarks, options_.crop_size);
   return result;
+}
+
+FaceResult FaceFrontEnd::Impl::track(const FaceFrontEndOptions& options, const cv::Mat& gray) const {
+  const cv::Point2f c = mean_of(last_good.landmarks, 0, kNumLandmarks - 1) + box_offset;
+  const cv::Size size = last_good.box.size();
+  const cv::Rect box(int(std::lround(c.x - size.width * 0.5f)), int(std::lround(c.y - size.height * 0.5f)), size.width, size.height);
+  FaceResult r = fit(options, gray, box);
+  // The shape model always returns 68 points; a face that left the box gives a
+  // shrunken or exploded shape. Such a fit is dropped and the detector runs.
+  const cv::Rect spread = cv::boundingRect(std::vector<cv::Point2f>(r.landmarks.begin(), r.landmarks.end()));
+  const double ratio = double(spread.area()) / std::max(1, box.area());
+  if (ratio < 0.25 || ratio > 2.5) r.status = FaceStatus::kNone;
+  return r;
 }
 
 FaceResult FaceFrontEnd::process(const uint8_t* rgb, int width, int height, int stride, double timestamp_s) {
@@ -393,7 +417,16 @@ FaceResult FaceFrontEnd::process(const uint8_t* rgb, int width, int height, int 
     s.missing = 0;
   }
 
-  FaceResult r = s.detect(options_, gray);
+  FaceResult r;
+  if (s.have_good && s.missing == 0 && !cut && s.since_detect + 1 < options_.redetect_every) r = s.track(options_, gray);
+  if (r.status == FaceStatus::kFresh) {
+    ++s.since_detect;
+  } else {
+    r = s.detect(options_, gray);
+    s.since_detect = 0;
+    if (r.status == FaceStatus::kFresh)
+      s.box_offset = cv::Point2f(r.box.x + r.box.width * 0.5f, r.box.y + r.box.height * 0.5f) - mean_of(r.landmarks, 0, kNumLandmarks - 1);
+  }
   if (r.status != FaceStatus::kFresh) {
     s.reset_filter();
     if (s.have_good && s.missing < options_.hold_frames) {

@@ -129,6 +129,11 @@ struct FaceFrontEndOptions {
   // dlib pyramid upsampling of the detector input: each doubles the scanned
   // image (finds faces half as small) and costs ~3x the time.
   int detect_upsample = 0;
+  // Run the (costly, ~15 ms at 480 px) face detector on every Nth frame only;
+  // in between, landmarks are fitted in the box that follows the last face
+  // (~1 ms). A scene cut, a lost face or implausible landmarks detect again.
+  // 1 = detect on every frame.
+  int redetect_every = 1;
   // Frames without a face that repeat the last good result before "none".
   int hold_frames = 12;
   // One-Euro filter on the landmarks (speeds in IODs per second).

@@ -29,6 +29,7 @@ class ReenactPipeline : public PackagePipeline {
     face::FaceFrontEndOptions fo;
     if (!o.landmark_model.empty()) fo.model_path = o.landmark_model;
     fo.hold_frames = o.face_hold_frames;
+    fo.redetect_every = o.face_redetect_interval;
     front_end_ = std::make_unique<face::FaceFrontEnd>(fo);
     no_face_ = o.no_face;
   }

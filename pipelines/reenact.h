@@ -22,6 +22,7 @@ struct ReenactOptions {
   Device device = Device::Auto;
   NoFaceAction no_face = NoFaceAction::Passthrough;
   int face_hold_frames = 12;
+  int face_redetect_interval = 1;  // run the face detector every Nth frame, track in between (face::FaceFrontEndOptions)
   std::string landmark_model;     // dlib 68-point model; empty = Debian's libdlib-data path
 };
 

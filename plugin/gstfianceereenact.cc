@@ -14,6 +14,7 @@ struct _GstFianceeReenact {
   gchar* source_location;  // guarded by the object lock, like the two below
   gint no_face;            // fiancee::NoFaceAction
   guint face_hold_frames;
+  guint face_redetect_interval;
 };
 
 enum {
@@ -21,9 +22,11 @@ enum {
   PROP_SOURCE_LOCATION,
   PROP_NO_FACE,
   PROP_FACE_HOLD_FRAMES,
+  PROP_FACE_REDETECT_INTERVAL,
 };
 
 #define DEFAULT_FACE_HOLD_FRAMES 12
+#define DEFAULT_FACE_REDETECT_INTERVAL 1
 
 static GType gst_fiancee_no_face_get_type(void) {
   static GType type = 0;
@@ -56,6 +59,7 @@ static std::unique_ptr<fiancee::FramePipeline> gst_fiancee_reenact_create_pipeli
   options.source_location = self->source_location ? self->source_location : "";
   options.no_face = static_cast<fiancee::NoFaceAction>(self->no_face);
   options.face_hold_frames = static_cast<int>(self->face_hold_frames);
+  options.face_redetect_interval = static_cast<int>(self->face_redetect_interval);
   GST_OBJECT_UNLOCK(self);
   if (options.source_location.empty())
     throw fiancee::InputError("No source image given: set the source-location property to the avatar image.");
@@ -89,6 +93,11 @@ static void gst_fiancee_reenact_set_property(GObject* object, guint prop_id, con
       self->face_hold_frames = g_value_get_uint(value);
       GST_OBJECT_UNLOCK(self);
       break;
+    case PROP_FACE_REDETECT_INTERVAL:
+      GST_OBJECT_LOCK(self);
+      self->face_redetect_interval = g_value_get_uint(value);
+      GST_OBJECT_UNLOCK(self);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -113,6 +122,11 @@ static void gst_fiancee_reenact_get_property(GObject* object, guint prop_id, GVa
       g_value_set_uint(value, self->face_hold_frames);
       GST_OBJECT_UNLOCK(self);
       break;
+    case PROP_FACE_REDETECT_INTERVAL:
+      GST_OBJECT_LOCK(self);
+      g_value_set_uint(value, self->face_redetect_interval);
+      GST_OBJECT_UNLOCK(self);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -129,6 +143,7 @@ static void gst_fiancee_reenact_init(GstFianceeReenact* self) {
   self->source_location = nullptr;
   self->no_face = static_cast<gint>(fiancee::NoFaceAction::Passthrough);
   self->face_hold_frames = DEFAULT_FACE_HOLD_FRAMES;
+  self->face_redetect_interval = DEFAULT_FACE_REDETECT_INTERVAL;
 }
 
 static void gst_fiancee_reenact_class_init(GstFianceeReenactClass* klass) {
@@ -159,6 +174,14 @@ static void gst_fiancee_reenact_class_init(GstFianceeReenactClass* klass) {
       g_param_spec_uint("face-hold-frames", "Face hold frames",
                         "Frames without a detected face during which the last good pose and expression are reused.",
                         0, 10000, DEFAULT_FACE_HOLD_FRAMES,
+                        static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
+
+  g_object_class_install_property(gobject_class, PROP_FACE_REDETECT_INTERVAL,
+      g_param_spec_uint("face-redetect-interval", "Face redetect interval",
+                        "Run the face detector (the front end's main cost) on every Nth frame only and fit the "
+                        "landmarks in the box that follows the face in between; a lost face or a scene cut detects "
+                        "again. 1 = detect on every frame.",
+                        1, 1000, DEFAULT_FACE_REDETECT_INTERVAL,
                         static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
 
   gst_element_class_set_static_metadata(element_class, "FIANCEE face reenactment", "Filter/Effect/Video",

@@ -233,5 +233,40 @@ TEST(FaceFrontEnd, MegamindDetectionRate) {
   EXPECT_GE(found, sampled / 2);
 }
 
+TEST(FaceFrontEnd, TrackingBetweenDetectionsFollowsTheFace) {
+  // The first 80 frames of the clip, detecting on every frame vs every 5th:
+  // tracked landmarks must stay near the per-frame ones, and faces not get lost.
+  REQUIRE_MODEL();
+  if (!have(kMegamind)) GTEST_SKIP() << "no " << kMegamind << " (opencv-doc)";
+  cv::VideoCapture cap(kMegamind);
+  if (!cap.isOpened()) GTEST_SKIP() << "OpenCV cannot decode " << kMegamind;
+  FaceFrontEndOptions every, fifth;
+  fifth.redetect_every = 5;
+  FaceFrontEnd a(every), b(fifth);
+  cv::Mat bgr, rgb;
+  int both = 0, only_a = 0;
+  double err = 0;
+  for (int i = 0; i < 80 && cap.read(bgr); ++i) {
+    cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+    const FaceResult ra = a.process(rgb.data, rgb.cols, rgb.rows, int(rgb.step));
+    const FaceResult rb = b.process(rgb.data, rgb.cols, rgb.rows, int(rgb.step));
+    if (ra.status != FaceStatus::kFresh) continue;
+    if (rb.status != FaceStatus::kFresh) {
+      ++only_a;
+      continue;
+    }
+    ++both;
+    cv::Point2f er, el;  // eye centres (iBUG 36-41, 42-47)
+    for (int k = 0; k < 6; ++k) er += ra.landmarks[36 + k] / 6.f, el += ra.landmarks[42 + k] / 6.f;
+    const double iod = cv::norm(er - el);
+    for (int k = 0; k < face::kNumLandmarks; ++k) err += cv::norm(ra.landmarks[k] - rb.landmarks[k]) / iod / face::kNumLandmarks;
+  }
+  ASSERT_GT(both, 40);
+  std::printf("[ report ] tracking every 5th: %d frames with a face in both, %d lost; mean landmark gap %.3f IOD\n", both, only_a,
+              err / both);
+  EXPECT_LE(only_a, both / 10);
+  EXPECT_LT(err / both, 0.15);
+}
+
 }  // namespace
 }  // namespace fiancee
