@@ -204,3 +204,31 @@ TEST(SynthPipeline, ChoosesTheBackboneFromADirectoryOfPackages) {
   s.forced_exit = 0;
   EXPECT_EQ(render(*pipeline, gray8(scenes.scene(2).labels), 64, 32, s).report.exit, 0);
 }
+
+// The bundled packages (scripts/train-scenes-demo.sh): they validate and, on a
+// procedural label-map clip no training run saw, a mid threshold uses more than one exit.
+TEST(BundledScenes, ValidateAndRouteAClipThroughSeveralExits) {
+  const std::string dir = std::string(FIANCEE_SOURCE_DIR) + "/assets/scenes-demo";
+  for (const std::string family : {"oasis", "asap"}) {
+    const auto pkg = fiancee::Package::open(dir + "/" + family);  // throws on any hash mismatch
+    EXPECT_FALSE(pkg.manifest().untrained) << family;
+    EXPECT_EQ(pkg.manifest().pipeline, "synth");
+    EXPECT_EQ(pkg.manifest().family, family);
+    EXPECT_EQ(pkg.manifest().scale_factors.size(), 2u);
+    EXPECT_EQ(family == "oasis", pkg.manifest().guide_database.has_value());
+    fiancee::SynthOptions o;
+    o.model_location = dir;
+    o.backbone = family;
+    auto pipeline = fiancee::make_synth_pipeline(o);
+    fiancee::synth::StreetScenes scenes(128, 256, 1);
+    std::set<int> exits;
+    fiancee::RouteSettings s;
+    s.quality_threshold = pkg.manifest().default_threshold;
+    for (int t = 0; t < 24; ++t) {
+      const auto f = render(*pipeline, gray8(scenes.clip_frame(0, t).labels), 256, 128, s);
+      exits.insert(f.report.exit);
+      EXPECT_LE(f.report.gflops, f.report.backbone_gflops * 1.0001);
+    }
+    EXPECT_GE(exits.size(), 2u) << family << ": the default threshold should route frames to more than one exit";
+  }
+}
