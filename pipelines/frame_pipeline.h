@@ -32,6 +32,8 @@ class FramePipeline {
   virtual std::string default_scale_factor() const = 0;
   virtual std::string metric_name() const = 0;
   virtual std::string metric_unit() const = 0;
+  // The package's recommended quality threshold (used when the application sets none).
+  virtual double default_threshold() const = 0;
   virtual std::string device_name() const = 0;  // "cpu" or "cuda:0"
   // Backbone GFLOPs; the element's latency estimate scales measured time by it.
   virtual double backbone_gflops() const = 0;

@@ -25,6 +25,7 @@ class PackagePipeline : public FramePipeline {
   std::string default_scale_factor() const override { return package_.manifest().default_scale_factor; }
   std::string metric_name() const override { return package_.manifest().metric; }
   std::string metric_unit() const override { return package_.manifest().metric_unit; }
+  double default_threshold() const override { return package_.manifest().default_threshold; }
   std::string device_name() const override { return device_.str(); }
   double backbone_gflops() const override { return package_.manifest().scale_factors[0].route_gflops.back(); }
 

@@ -127,7 +127,8 @@ void write_demo_package(const std::string& dir, const DemoPackageOptions& o) {
   torch::manual_seed(o.seed);
   const std::vector<std::string> sfs{"1/2", "1/4"};
   const PackageInfo info{"scenes-" + o.family + "-untrained",
-                         "Random, UNTRAINED weights: exercises the engine and the element; its images are noise-like.", true};
+                         "Random, UNTRAINED weights: exercises the engine and the element; its images are noise-like.", true,
+                         0.05};  // the trained scenes-demo's threshold, so tests see a non-0.1 package default
   if (o.family == "asap") {
     models::AsapGraph graph(asap_config(kNumClasses, 16, sfs));
     write_package(dir, graph, o.height, o.width, info, nullptr);

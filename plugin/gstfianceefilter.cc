@@ -51,6 +51,7 @@ struct Settings {
   std::string model_location;
   std::string database_location;
   double quality_threshold = kDefaultThreshold;
+  bool threshold_set = false;  // set by the application; otherwise the package's default applies at start
   std::string scale_factor;  // "" = package default
   fiancee::Device device = fiancee::Device::Auto;
   int exit = -1;
@@ -68,6 +69,7 @@ struct ModelInfo {
   std::string default_scale_factor;
   std::string metric_name, metric_unit, device_name;
   double backbone_gflops = 0;
+  double default_threshold = kDefaultThreshold;
 };
 
 struct Impl {
@@ -262,6 +264,7 @@ static void gst_fiancee_filter_set_property(GObject* object, guint prop_id, cons
         break;
       case PROP_QUALITY_THRESHOLD:
         s.quality_threshold = g_value_get_double(value);
+        s.threshold_set = true;
         break;
       case PROP_SCALE_FACTOR: {
         std::string sf = value_string(value);
@@ -400,6 +403,7 @@ static gboolean gst_fiancee_filter_start(GstBaseTransform* trans) {
     info.metric_unit = pipeline->metric_unit();
     info.device_name = pipeline->device_name();
     info.backbone_gflops = pipeline->backbone_gflops();
+    info.default_threshold = pipeline->default_threshold();
   } catch (const GstFianceeNotFoundError& e) {
     GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("%s", e.what()), ("model-location=%s", model));
     return FALSE;
@@ -459,6 +463,7 @@ static gboolean gst_fiancee_filter_start(GstBaseTransform* trans) {
   info.loaded = true;
   {
     std::lock_guard<std::mutex> g(d.lock);
+    if (!d.settings.threshold_set) d.settings.quality_threshold = info.default_threshold;
     d.info = std::move(info);
   }
   d.pipeline = std::move(pipeline);
@@ -765,7 +770,7 @@ static void gst_fiancee_filter_class_init(GstFianceeFilterClass* klass) {
                           "below this; the cheapest such exit is taken. Unit: the model package's quality metric "
                           "(see the `stats` property's metric / metric-unit fields, e.g. 1 - MS-SSIM for the demo "
                           "packages, LPIPS only when the package says so). Lower = closer to the backbone; 0 = "
-                          "always the backbone.",
+                          "always the backbone. Unless set, the model package's recommended threshold is used once it is loaded.",
                           0.0, kMaxThreshold, kDefaultThreshold, playing));
   g_object_class_install_property(gobject_class, PROP_SCALE_FACTOR,
       g_param_spec_string("scale-factor", "Scale factor",

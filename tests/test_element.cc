@@ -792,6 +792,7 @@ class FakePipeline : public fiancee::FramePipeline {
   std::string default_scale_factor() const override { return "1/2"; }
   std::string metric_name() const override { return "fake"; }
   std::string metric_unit() const override { return "fake units"; }
+  double default_threshold() const override { return 0.1; }
   std::string device_name() const override { return "cpu"; }
   double backbone_gflops() const override { return 4.0; }
 
@@ -1076,6 +1077,27 @@ TEST(Synth, WrongPackagesAndBackbonesFailToStart) {
   EXPECT_TRUE(contains(r.errors[0], "'reenact' package")) << r.errors[0];
   free_messages(r.messages);
   gst_object_unref(e);
+}
+
+TEST(Synth, UsesThePackageThresholdUnlessSet) {
+  {
+    Harness t(make_synth(), 64, 32, GST_VIDEO_FORMAT_GRAY8);
+    GstBuffer* out = t.process();
+    ASSERT_NE(out, nullptr);
+    gst_buffer_unref(out);
+    double threshold = 0;
+    g_object_get(t.element(), "quality-threshold", &threshold, NULL);
+    EXPECT_DOUBLE_EQ(threshold, 0.05) << "the package's default_threshold should apply when none is set";
+  }
+  GstElement* e = make_synth();
+  g_object_set(e, "quality-threshold", 0.2, NULL);
+  Harness t(e, 64, 32, GST_VIDEO_FORMAT_GRAY8);
+  GstBuffer* out = t.process();
+  ASSERT_NE(out, nullptr);
+  gst_buffer_unref(out);
+  double threshold = 0;
+  g_object_get(e, "quality-threshold", &threshold, NULL);
+  EXPECT_DOUBLE_EQ(threshold, 0.2);
 }
 
 }  // namespace
