@@ -359,6 +359,8 @@ class Renderer {
   void gather_hood();
   bool lot_start(int s, int64_t c) const;
   void building(int s, double z0, double z1, Rng& r);
+  // The street-facing wall of facade f (just pushed) of side s, in plane x from z0.
+  Inst facade_face(int s, double x, double z0, Rng& r) const;
   void park(int s, double z0, double z1, Rng& r);
   void open_lot(int s, double z0, double z1, Rng& r);
   void lot_line(int s, double z0, double z1, Rng& r);
@@ -583,14 +585,7 @@ void Renderer::building(int s, double z0, double z1, Rng& r) {
   const bool line = setback > 0.5 && r.chance(w_.fence_p);
   facades_.push_back(f);
   const double x = w_.side_x(s, d), xb = w_.side_x(s, d + depth);
-  Inst face;
-  face.cls = kBuilding;
-  face.shade = kFacadeX;
-  face.plane = x;
-  face.s0 = z0;
-  face.light = w_.light[size_t(s)];
-  face.pattern = int(facades_.size()) - 1;
-  face.seed = uint32_t(r.next());
+  const Inst face = facade_face(s, x, z0, r);
   Inst end = face;
   end.shade = kFacadeZ;
   end.plane = z0;
@@ -601,6 +596,18 @@ void Renderer::building(int s, double z0, double z1, Rng& r) {
   poly3(add(end), {{x, 0, z0}, {xb, 0, z0}, {xb, top, z0}, {x, top, z0}});
   poly3(add(face), {{x, 0, z0}, {x, 0, z_end}, {x, top, z_end}, {x, top, z0}});
   if (line) lot_line(s, z0, z1, r);
+}
+
+Inst Renderer::facade_face(int s, double x, double z0, Rng& r) const {
+  Inst face;
+  face.cls = kBuilding;
+  face.shade = kFacadeX;
+  face.plane = x;
+  face.s0 = z0;
+  face.light = w_.light[size_t(s)];
+  face.pattern = int(facades_.size()) - 1;
+  face.seed = uint32_t(r.next());
+  return face;
 }
 
 void Renderer::park(int s, double z0, double z1, Rng& r) {
@@ -629,14 +636,7 @@ void Renderer::open_lot(int s, double z0, double z1, Rng& r) {
     f.floor_h = 3.2f, f.ground_h = 3.5f, f.win_dz = float(r.range(2, 3.5)), f.win_w = 0.5f, f.win_h = 0.5f;
     f.sill = 0.25f, f.top = float(r.range(8, 30)), f.lit = float(w_.night * 0.3), f.shop = false;
     facades_.push_back(f);
-    Inst face;
-    face.cls = kBuilding;
-    face.shade = kFacadeX;
-    face.plane = x;
-    face.s0 = z0;
-    face.light = w_.light[size_t(s)];
-    face.pattern = int(facades_.size()) - 1;
-    face.seed = uint32_t(r.next());
+    const Inst face = facade_face(s, x, z0, r);
     begin(kLotLayer, z0);
     poly3(add(face), {{x, 0, z0}, {x, 0, z_end}, {x, f.top, z_end}, {x, f.top, z0}});
   } else {  // a tree line with a bumpy top

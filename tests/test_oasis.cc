@@ -316,12 +316,20 @@ TEST(OasisEngine, GuideDatabaseReachesTheBranches) {
   auto g = std::make_shared<OasisGraph>(OasisConfig::scaled(16, 32, 64, {"1/4"}, true));
   const auto m = manifest_for(*g);
   torch::manual_seed(11);
-  // Values shaped like the paper's glued guide (512 x 32 x 64 there; /16 channels, 1/8 size here).
-  auto db = std::make_shared<fiancee::GuideDatabase>(torch::randn({4, 8}), torch::randn({4, g->config().guide_channels, 4, 8}),
-                                                     torch::Tensor(), true);
+  g->eval();
+  // The paper's patch database from the graph's own features of this input and others
+  // (with 35 classes, other inputs alone rarely share a cell's class; a class the
+  // database lacks gets a zero guide, which equals no database).
+  std::shared_ptr<fiancee::GuideDatabase> db;
+  {
+    torch::NoGradGuard no_grad;
+    auto x = g->front(torch::cat({random_input(g->config(), 1, 12), random_input(g->config(), 2, 5)}));
+    const auto entries = g->guide_entries(x, g->stage(2, g->stage(1, x)));
+    db = std::make_shared<fiancee::GuideDatabase>(entries.keys, entries.values, entries.labels, true);
+  }
   fiancee::Engine with_db(g, m, db, torch::kCPU), without_db(g, m, nullptr, torch::kCPU);
   auto input = random_input(g->config(), 1, 12);
-  auto key = torch::randn({1, 8});
+  const torch::Tensor key;  // OASIS queries the database with its own patch keys
   for (int e = 0; e < 5; ++e) {
     fiancee::RouteSettings s;
     s.forced_exit = e;

@@ -223,7 +223,8 @@ TEST(BundledScenes, ValidateAndRouteAClipThroughSeveralExits) {
     fiancee::synth::StreetScenes scenes(128, 256, 1);
     std::set<int> exits;
     fiancee::RouteSettings s;
-    s.quality_threshold = family == "oasis" ? 0.05 : 0.15;  // mid-range for each package: docs/synthesis.md#results
+    // Mid-range for each package on this clip (docs/synthesis.md#results has the sweeps).
+    s.quality_threshold = family == "oasis" ? 0.06 : 0.125;
     for (int t = 0; t < 24; ++t) {
       const auto f = render(*pipeline, gray8(scenes.clip_frame(0, t).labels), 256, 128, s);
       exits.insert(f.report.exit);

@@ -26,15 +26,8 @@ int eval(const Args& args) {
   const auto& m = pkg.manifest();
   if (m.pipeline == "synth") return eval_synth(pkg, args);
   if (m.pipeline != "reenact") throw InputError(pkg.dir() + ": eval handles reenact and synth packages, not '" + m.pipeline + "'");
-  const std::string out_dir = args.get("--out", "eval-out");
   const int n = args.integer("--frames", 200);
-  const std::string sf = args.get("--scale-factor", m.default_scale_factor);
-  const auto& gflops = m.scale_factor(sf).route_gflops;
-  auto graph = models::load_graph(pkg);
-  graph->eval();
-  auto db = pkg.guide_database();
-  const auto metric = make_ms_ssim_distance();
-
+  auto c = EvalContext::open(pkg, args);
   // Held-out frames: identity 0 (the avatar), a salt no training or database run uses.
   reenact::ProceduralHeads heads(m.input.width, 1, 0, static_cast<uint64_t>(args.integer("--seed", 1)));
   auto source = heads.source(0).unsqueeze(0);
@@ -43,12 +36,12 @@ int eval(const Args& args) {
   for (int start = 0; start < n; start += chunk) {
     const int k = std::min(chunk, n - start);
     auto frames = heads.frames(0, k, 0xE7A1 + static_cast<uint64_t>(start));
-    rows.push_back(render_exits(*graph, sf, reenact::backbone_input(source, frames.keys), frames.keys, db.get(), *metric));
+    rows.push_back(render_exits(*c.graph, c.setup.scale_factor, reenact::backbone_input(source, frames.keys), frames.keys, c.db.get(), *c.metric));
     std::fprintf(stderr, "\reval: %d/%d frames", start + k, n);
   }
   std::fprintf(stderr, "\n");
   const auto f = EvalFrames::stack(rows);
-  report_sweep(f, {out_dir, m.metric, sf, gflops, std::stod(args.get("--max-threshold", "0.5")), std::stod(args.get("--threshold-step", "0.025"))});
+  report_sweep(f, c.setup);
   return 0;
 }
 

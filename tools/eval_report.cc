@@ -11,6 +11,9 @@
 #include <fstream>
 
 #include "core/engine.h"
+#include "core/errors.h"
+#include "core/package.h"
+#include "models/registry.h"
 #include "core/exit_graph.h"
 #include "core/guide_db.h"
 #include "core/metrics.h"
@@ -100,6 +103,24 @@ ExitRows render_exits(ExitGraph& graph, const std::string& sf, const torch::Tens
     if (db) r.measured_no_db.select(1, e).copy_(metric.distance(graph.branch(sf, e, at, torch::Tensor()), r.backbone));
   }
   return r;
+}
+
+EvalContext EvalContext::open(const Package& pkg, const Args& args) {
+  const auto& m = pkg.manifest();
+  EvalContext c;
+  c.setup.out_dir = args.get("--out", "eval-out");
+  c.setup.metric = m.metric;
+  c.setup.scale_factor = args.get("--scale-factor", m.default_scale_factor);
+  c.setup.gflops = m.scale_factor(c.setup.scale_factor).route_gflops;
+  c.setup.max_threshold = std::stod(args.get("--max-threshold", "0.5"));
+  c.setup.threshold_step = std::stod(args.get("--threshold-step", "0.025"));
+  if (!(c.setup.threshold_step > 0)) throw InputError("--threshold-step must be positive");
+  c.graph = models::load_graph(pkg);
+  c.graph->eval();
+  c.db = pkg.guide_database();
+  c.metric = make_ms_ssim_distance();
+  std::filesystem::create_directories(c.setup.out_dir);
+  return c;
 }
 
 EvalFrames EvalFrames::stack(const std::vector<ExitRows>& rows) {

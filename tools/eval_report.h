@@ -7,6 +7,7 @@
 
 #include <torch/types.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,17 @@ struct EvalSetup {
   std::vector<double> gflops;  // route GFLOPs, backbone last
   double max_threshold = 0.5;
   double threshold_step = 0.025;
+};
+
+// What both pipelines' evals open first: the sweep settings from the command
+// line (--out, --scale-factor, --max-threshold, --threshold-step), the package's
+// graph (in eval mode), its guide database and the 1 - MS-SSIM metric.
+struct EvalContext {
+  EvalSetup setup;
+  std::shared_ptr<ExitGraph> graph;
+  std::shared_ptr<GuideDatabase> db;
+  std::unique_ptr<QualityMetric> metric;
+  static EvalContext open(const Package& package, const Args& args);
 };
 
 // Prints and writes sweep.csv, per_exit.csv, exit_shares.png (Fig. 7 / Fig. 3

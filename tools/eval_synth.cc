@@ -94,16 +94,10 @@ void compare(const Package& a, const Package& b, const synth::SceneBatch& scenes
 
 int eval_synth(const Package& pkg, const Args& args) {
   const auto& m = pkg.manifest();
-  const std::string out_dir = args.get("--out", "eval-out");
-  std::filesystem::create_directories(out_dir);
   const int n = args.integer("--frames", 120);
   if (n < 1) throw InputError("--frames must be at least 1");
-  const std::string sf = args.get("--scale-factor", m.default_scale_factor);
-  const auto& gflops = m.scale_factor(sf).route_gflops;
-  auto graph = models::load_graph(pkg);
-  graph->eval();
-  auto db = pkg.guide_database();
-  const auto metric = make_ms_ssim_distance();
+  auto c = EvalContext::open(pkg, args);
+  const std::string& out_dir = c.setup.out_dir;
 
   const auto source = scene_source(args.get("--data", "procedural"), m.output.height, m.output.width,
                                    static_cast<uint64_t>(args.integer("--seed", 1)), /*held_out=*/true);
@@ -113,16 +107,16 @@ int eval_synth(const Package& pkg, const Args& args) {
   for (int start = 0; start < n; start += chunk) {
     const int k = std::min(chunk, n - start);
     auto labels = scenes.labels.narrow(0, start, k);
-    seen.push_back(render_exits(*graph, sf, inputs(pkg, labels, start, kSeenNoises), {}, db.get(), *metric));
+    seen.push_back(render_exits(*c.graph, c.setup.scale_factor, inputs(pkg, labels, start, kSeenNoises), {}, c.db.get(), *c.metric));
     if (z_dim(pkg) > 0)
-      fresh.push_back(render_exits(*graph, sf, inputs(pkg, labels, kNewNoiseBase + start, UINT64_MAX), {}, nullptr, *metric));
+      fresh.push_back(render_exits(*c.graph, c.setup.scale_factor, inputs(pkg, labels, kNewNoiseBase + start, UINT64_MAX), {}, nullptr, *c.metric));
     std::fprintf(stderr, "\reval: %d/%d scenes", start + k, n);
   }
   std::fprintf(stderr, "\n");
   std::printf("%s (%s), held-out %s scenes; OASIS noise: the training seeds 0-%llu\n", pkg.dir().c_str(), m.family.c_str(),
               args.get("--data", "procedural").c_str(), static_cast<unsigned long long>(kSeenNoises - 1));
   const auto f = EvalFrames::stack(seen);
-  report_sweep(f, {out_dir, m.metric, sf, gflops, std::stod(args.get("--max-threshold", "0.5")), std::stod(args.get("--threshold-step", "0.025"))});
+  report_sweep(f, c.setup);
 
   if (!fresh.empty()) {
     const auto seen_err = predictor_error(f), new_err = predictor_error(EvalFrames::stack(fresh));
