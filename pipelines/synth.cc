@@ -71,10 +71,6 @@ class SynthPipeline : public PackagePipeline {
                                                       .mode(torch::kNearest))
                    .to(torch::kLong)
                    .view({m.input.height, m.input.width});
-    const auto top = labels.max().item<int64_t>();
-    if (top >= num_classes_)
-      throw InputError("label map holds class id " + std::to_string(top) + ", but model '" + m.name + "' knows " +
-                       std::to_string(num_classes_) + " classes (0.." + std::to_string(num_classes_ - 1) + "); see docs/element.md");
     const uint64_t seed = noise_ == NoiseMode::Fixed ? seed_ : seed_ + frame_++;
     const auto z = z_dim_ > 0 ? synth::noise_for_seed(seed, z_dim_) : torch::Tensor();
     auto result = engine_->run(synth::backbone_input(m.family, labels.unsqueeze(0), z, num_classes_), {}, settings);

@@ -41,7 +41,7 @@ torch::Tensor backbone_input(const std::string& family, const torch::Tensor& lab
   const auto lo = labels.min().item<int64_t>(), hi = labels.max().item<int64_t>();
   if (lo < 0 || hi >= num_classes)
     throw InputError("label map holds class id " + std::to_string(hi >= num_classes ? hi : lo) + " but the model knows " +
-                     std::to_string(num_classes) + " classes (0.." + std::to_string(num_classes - 1) + ")");
+                     std::to_string(num_classes) + " classes (0.." + std::to_string(num_classes - 1) + "; docs/synthesis.md#label-maps)");
   if (family == "oasis") return models::oasis_input(labels, z.expand({labels.size(0), z.size(1)}), num_classes);
   if (family == "asap") return torch::one_hot(labels, num_classes).permute({0, 3, 1, 2}).to(torch::kFloat);
   throw InputError("synthesis has no input rule for architecture family '" + family + "' (known: oasis, asap)");
