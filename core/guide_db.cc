@@ -288,6 +288,7 @@ std::vector<int64_t> GuideDatabase::value_shape() const {
 }
 
 torch::Tensor GuideDatabase::labels() const { return impl_->labels; }
+const torch::Tensor& GuideDatabase::keys() const { return impl_->keys; }
 
 bool GuideDatabase::exact() const {
   return std::none_of(impl_->classes.begin(), impl_->classes.end(),

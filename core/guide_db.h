@@ -44,6 +44,7 @@ class GuideDatabase {
   int64_t key_dim() const;
   std::vector<int64_t> value_shape() const;
   torch::Tensor labels() const;  // [N] int64 class per key, undefined without classes
+  const torch::Tensor& keys() const;  // [N,D] float CPU
   bool exact() const;
 
  private:

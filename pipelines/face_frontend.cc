@@ -8,6 +8,8 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <stdexcept>
+#include <string>
 #include <mutex>
 #include <opencv2/calib3d.hpp>
 #include <opencv2/imgproc.hpp>
@@ -198,6 +200,34 @@ std::vector<float> FaceResult::key() const {
   return make_key(angles, expression);
 }
 
+std::vector<float> FaceResult::relative_key(const std::vector<float>& avatar_typical) const {
+  auto key = this->key();
+  if (!has_face()) return key;
+  if (static_cast<int>(avatar_typical.size()) != kExprDim)
+    throw std::invalid_argument("relative_key: the avatar's typical expression needs " + std::to_string(kExprDim) + " values");
+  for (int i = 0; i < kExprDim; ++i) key[3 + i] = avatar_typical[i] + (expression[i] - expression_baseline[i]) / kExprScale[i];
+  return key;
+}
+
+void ExpressionBaseline::add(const std::array<float, kExprDim>& expression) {
+  recent_.push_back(expression);
+  while (static_cast<int>(recent_.size()) > std::max(window_, 1)) recent_.pop_front();
+}
+
+std::array<float, kExprDim> ExpressionBaseline::median() const {
+  if (recent_.empty()) return kExprCentre;
+  std::array<float, kExprDim> m{};
+  std::vector<float> v(recent_.size());
+  const size_t mid = v.size() / 2;
+  for (int i = 0; i < kExprDim; ++i) {
+    for (size_t j = 0; j < v.size(); ++j) v[j] = recent_[j][i];
+    std::nth_element(v.begin(), v.begin() + mid, v.end());
+    m[i] = v[mid];
+    if (v.size() % 2 == 0) m[i] = 0.5f * (m[i] + *std::max_element(v.begin(), v.begin() + mid));
+  }
+  return m;
+}
+
 // ---------------------------------------------------------------------------
 
 namespace {
@@ -266,6 +296,7 @@ struct FaceFrontEnd::Impl {
   double last_time = 0;
   bool have_time = false;
   cv::Mat last_thumb;
+  ExpressionBaseline baseline{0};
 
   int since_detect = 0;       // frames tracked since the detector last ran
   cv::Point2f box_offset;     // detector box centre minus landmark centre at the last detection
@@ -283,6 +314,7 @@ struct FaceFrontEnd::Impl {
 
 FaceFrontEnd::FaceFrontEnd(const FaceFrontEndOptions& options) : options_(options), impl_(std::make_unique<Impl>()) {
   impl_->shape = load_shape_model(options_.model_path);
+  impl_->baseline = ExpressionBaseline(options_.baseline_frames);
   impl_->detector = dlib::get_frontal_face_detector();
 }
 
@@ -312,7 +344,12 @@ cv::Mat to_gray(const uint8_t* rgb, int width, int height, int stride) {
 }  // namespace
 
 FaceResult FaceFrontEnd::detect(const uint8_t* rgb, int width, int height, int stride) {
-  return impl_->detect(options_, to_gray(rgb, width, height, stride));
+  auto r = impl_->detect(options_, to_gray(rgb, width, height, stride));
+  if (r.has_face()) {  // a still image is its own baseline
+    r.expression_baseline = r.expression;
+    r.baseline_frames = 1;
+  }
+  return r;
 }
 
 FaceResult FaceFrontEnd::Impl::detect(const FaceFrontEndOptions& options_, const cv::Mat& gray) {
@@ -415,6 +452,7 @@ FaceResult FaceFrontEnd::process(const uint8_t* rgb, int width, int height, int 
     s.reset_filter();
     s.have_good = false;
     s.missing = 0;
+    s.baseline.reset();  // likely another person
   }
 
   FaceResult r;
@@ -438,6 +476,7 @@ FaceResult FaceFrontEnd::process(const uint8_t* rgb, int width, int height, int 
     }
     s.have_good = false;
     s.missing = 0;
+    s.baseline.reset();
     return r;
   }
 
@@ -464,6 +503,9 @@ FaceResult FaceFrontEnd::process(const uint8_t* rgb, int width, int height, int 
     r.expression = expression_features(r.landmarks);
     r.crop = crop_transform(r.landmarks, options_.crop_size);
   }
+  s.baseline.add(r.expression);
+  r.expression_baseline = s.baseline.median();
+  r.baseline_frames = s.baseline.count();
   s.last_good = r;
   s.have_good = true;
   s.missing = 0;

@@ -11,6 +11,7 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -88,6 +89,25 @@ std::array<float, kExprDim> expression_features(const Landmarks& landmarks);
 // [yaw, pitch, roll scaled by 1/kAngleScaleDeg, normalised expression]; kKeyDim values.
 std::vector<float> make_key(const HeadAngles& angles, const std::array<float, kExprDim>& expression);
 
+// The driver's typical expression: per-feature median of its most recent
+// `window` fresh frames. Expressions transfer relative to it (like relative
+// motion transfer in FOMM), so a driver whose neutral face differs from the
+// avatar's (eye shape, brow height, jaw; a cartoon) moves the avatar away
+// from the avatar's own typical expression instead of imposing its geometry.
+class ExpressionBaseline {
+ public:
+  explicit ExpressionBaseline(int window) : window_(window) {}
+  void add(const std::array<float, kExprDim>& expression);
+  void reset() { recent_.clear(); }
+  int count() const { return static_cast<int>(recent_.size()); }
+  // kExprCentre while empty.
+  std::array<float, kExprDim> median() const;
+
+ private:
+  int window_;
+  std::deque<std::array<float, kExprDim>> recent_;
+};
+
 // Similarity transform (2x3, frame pixels -> crop pixels) taking the eye
 // centres, nose tip and mouth corners to fixed places in a crop_size square
 // (eyes at 40%/60% across and 45% down, nose tip at 50%/58%, mouth corners at
@@ -113,10 +133,18 @@ struct FaceResult {
   cv::Matx23f crop = cv::Matx23f::zeros();  // frame -> canonical crop of options.crop_size
   int crop_size = 0;
   cv::Rect box;  // detector's face box in frame pixels
+  // The driver's typical expression over this shot so far (ExpressionBaseline;
+  // reset on a scene cut or when the face is lost), and how many frames it holds.
+  std::array<float, kExprDim> expression_baseline{};
+  int baseline_frames = 0;
 
   bool has_face() const { return status != FaceStatus::kNone; }
-  // kKeyDim values; all zero when there is no face.
+  // kKeyDim values (absolute expression); all zero when there is no face.
   std::vector<float> key() const;
+  // The key for an avatar whose typical expression is avatar_typical (kExprDim
+  // values in key units): the driver's pose, and the avatar's typical
+  // expression moved by the driver's change from its own baseline.
+  std::vector<float> relative_key(const std::vector<float>& avatar_typical) const;
 };
 
 struct FaceFrontEndOptions {
@@ -150,6 +178,8 @@ struct FaceFrontEndOptions {
   double jump_scale = 0.3;
   double scene_cut_level = 30.0;
   int crop_size = 256;
+  // Fresh frames in the driver's expression baseline (about 10 s at 25 fps).
+  int baseline_frames = 250;
 };
 
 class FaceFrontEnd {
@@ -164,7 +194,8 @@ class FaceFrontEnd {
   // One frame of packed 8-bit RGB (stride in bytes). timestamp_s < 0: the
   // previous one + 1/fps. Frames must come in order; reset() between clips.
   FaceResult process(const uint8_t* rgb, int width, int height, int stride, double timestamp_s = -1.0);
-  // Detection + landmarks only (no smoothing, no hold), for still images.
+  // Detection + landmarks only (no smoothing, no hold), for still images;
+  // the image's own expression is its baseline.
   FaceResult detect(const uint8_t* rgb, int width, int height, int stride);
   void reset();
   const FaceFrontEndOptions& options() const { return options_; }

@@ -8,7 +8,8 @@ namespace fiancee {
 
 void PackagePipeline::start_engine(Device device, const std::string& database_location) {
   device_ = resolve_device(device);
-  engine_ = std::make_unique<Engine>(models::load_graph(package_), package_.manifest(), package_.guide_database(database_location), device_);
+  database_ = package_.guide_database(database_location);
+  engine_ = std::make_unique<Engine>(models::load_graph(package_), package_.manifest(), database_, device_);
 }
 
 }  // namespace fiancee

@@ -36,6 +36,7 @@ class PackagePipeline : public FramePipeline {
 
   Package package_;
   torch::Device device_ = torch::kCPU;
+  std::shared_ptr<GuideDatabase> database_;  // the engine's, or null
   std::unique_ptr<Engine> engine_;
 };
 

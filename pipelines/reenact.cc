@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
+
 #include "core/errors.h"
 #include "pipelines/face_frontend.h"
 #include "pipelines/image_io.h"
@@ -32,15 +34,17 @@ class ReenactPipeline : public PackagePipeline {
     fo.redetect_every = o.face_redetect_interval;
     front_end_ = std::make_unique<face::FaceFrontEnd>(fo);
     no_face_ = o.no_face;
+    if (o.expression_transfer == ExpressionTransfer::Relative) avatar_typical_ = reenact::avatar_typical_expression(database_.get());
   }
 
   void process(const ImageView& in, const ImageView& out, const RouteSettings& settings, FrameReport& report) override {
     const auto face = front_end_->process(in.data, in.width, in.height, in.stride);
     std::vector<float> key;
     if (face.has_face()) {
-      key = face.key();
+      key = avatar_typical_.empty() ? face.key() : face.relative_key(avatar_typical_);
     } else if (no_face_ == NoFaceAction::Neutral) {
       key = face::make_key(face::HeadAngles{}, face::kExprCentre);
+      std::copy(avatar_typical_.begin(), avatar_typical_.end(), key.begin() + 3);
     } else {
       copy_frame(in, out);
       report = FrameReport();
@@ -58,6 +62,7 @@ class ReenactPipeline : public PackagePipeline {
   torch::Tensor source_;
   std::unique_ptr<face::FaceFrontEnd> front_end_;
   NoFaceAction no_face_ = NoFaceAction::Passthrough;
+  std::vector<float> avatar_typical_;  // empty: absolute expression transfer
 };
 
 }  // namespace

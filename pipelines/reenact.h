@@ -15,12 +15,19 @@ enum class NoFaceAction {
   Neutral,      // render the avatar frontal with a neutral expression
 };
 
+// How the driver's expression reaches the avatar.
+enum class ExpressionTransfer {
+  Relative,  // the avatar's typical expression + the driver's change from its own baseline
+  Absolute,  // the driver's landmark measurements as they are
+};
+
 struct ReenactOptions {
   std::string model_location;     // package directory
   std::string source_location;    // avatar image (PNG/JPEG/...)
   std::string database_location;  // overrides the package's guide database; empty = package's
   Device device = Device::Auto;
   NoFaceAction no_face = NoFaceAction::Passthrough;
+  ExpressionTransfer expression_transfer = ExpressionTransfer::Relative;
   int face_hold_frames = 12;
   int face_redetect_interval = 1;  // run the face detector every Nth frame, track in between (face::FaceFrontEndOptions)
   std::string landmark_model;     // dlib 68-point model; empty = Debian's libdlib-data path

@@ -5,7 +5,13 @@
 
 #include <torch/types.h>
 
+#include <vector>
+
 #include "pipelines/face_frontend.h"
+
+namespace fiancee {
+class GuideDatabase;
+}
 
 namespace fiancee::reenact {
 
@@ -15,5 +21,11 @@ constexpr int kKeyDim = face::kKeyDim;
 // Source image [1 or N,3,H,W] and keys [N,kKeyDim] -> [N,3+kKeyDim,H,W]: the
 // key is broadcast as constant planes, so the front sees appearance and motion together.
 torch::Tensor backbone_input(const torch::Tensor& source, const torch::Tensor& key);
+
+// The avatar's typical expression (face::kExprDim values, key units) that
+// relative expression transfer starts from: the per-feature median over the
+// guide database, whose frames show the avatar; the key space's centre (zeros)
+// without a database.
+std::vector<float> avatar_typical_expression(const GuideDatabase* database);
 
 }  // namespace fiancee::reenact

@@ -11,8 +11,9 @@ GST_DEBUG_CATEGORY_STATIC(gst_fiancee_reenact_debug);
 
 struct _GstFianceeReenact {
   GstFianceeFilter parent;
-  gchar* source_location;  // guarded by the object lock, like the two below
+  gchar* source_location;  // guarded by the object lock, like the fields below
   gint no_face;            // fiancee::NoFaceAction
+  gint expression_transfer;  // fiancee::ExpressionTransfer
   guint face_hold_frames;
   guint face_redetect_interval;
 };
@@ -23,6 +24,7 @@ enum {
   PROP_NO_FACE,
   PROP_FACE_HOLD_FRAMES,
   PROP_FACE_REDETECT_INTERVAL,
+  PROP_EXPRESSION_TRANSFER,
 };
 
 #define DEFAULT_FACE_HOLD_FRAMES 12
@@ -36,6 +38,20 @@ static GType gst_fiancee_no_face_get_type(void) {
         {static_cast<gint>(fiancee::NoFaceAction::Neutral), "Render the avatar frontal with a neutral expression", "neutral"},
         {0, nullptr, nullptr}};
     g_once_init_leave(&type, g_enum_register_static("GstFianceeNoFace", values));
+  }
+  return type;
+}
+
+static GType gst_fiancee_expression_transfer_get_type(void) {
+  static GType type = 0;
+  if (g_once_init_enter(&type)) {
+    static const GEnumValue values[] = {
+        {static_cast<gint>(fiancee::ExpressionTransfer::Relative),
+         "The avatar's typical expression moved by the driver's change from its own typical expression", "relative"},
+        {static_cast<gint>(fiancee::ExpressionTransfer::Absolute), "The driver's landmark measurements as they are",
+         "absolute"},
+        {0, nullptr, nullptr}};
+    g_once_init_leave(&type, g_enum_register_static("GstFianceeExpressionTransfer", values));
   }
   return type;
 }
@@ -58,6 +74,7 @@ static std::unique_ptr<fiancee::FramePipeline> gst_fiancee_reenact_create_pipeli
   GST_OBJECT_LOCK(self);
   options.source_location = self->source_location ? self->source_location : "";
   options.no_face = static_cast<fiancee::NoFaceAction>(self->no_face);
+  options.expression_transfer = static_cast<fiancee::ExpressionTransfer>(self->expression_transfer);
   options.face_hold_frames = static_cast<int>(self->face_hold_frames);
   options.face_redetect_interval = static_cast<int>(self->face_redetect_interval);
   GST_OBJECT_UNLOCK(self);
@@ -86,6 +103,11 @@ static void gst_fiancee_reenact_set_property(GObject* object, guint prop_id, con
     case PROP_NO_FACE:
       GST_OBJECT_LOCK(self);
       self->no_face = g_value_get_enum(value);
+      GST_OBJECT_UNLOCK(self);
+      break;
+    case PROP_EXPRESSION_TRANSFER:
+      GST_OBJECT_LOCK(self);
+      self->expression_transfer = g_value_get_enum(value);
       GST_OBJECT_UNLOCK(self);
       break;
     case PROP_FACE_HOLD_FRAMES:
@@ -117,6 +139,11 @@ static void gst_fiancee_reenact_get_property(GObject* object, guint prop_id, GVa
       g_value_set_enum(value, self->no_face);
       GST_OBJECT_UNLOCK(self);
       break;
+    case PROP_EXPRESSION_TRANSFER:
+      GST_OBJECT_LOCK(self);
+      g_value_set_enum(value, self->expression_transfer);
+      GST_OBJECT_UNLOCK(self);
+      break;
     case PROP_FACE_HOLD_FRAMES:
       GST_OBJECT_LOCK(self);
       g_value_set_uint(value, self->face_hold_frames);
@@ -142,6 +169,7 @@ static void gst_fiancee_reenact_finalize(GObject* object) {
 static void gst_fiancee_reenact_init(GstFianceeReenact* self) {
   self->source_location = nullptr;
   self->no_face = static_cast<gint>(fiancee::NoFaceAction::Passthrough);
+  self->expression_transfer = static_cast<gint>(fiancee::ExpressionTransfer::Relative);
   self->face_hold_frames = DEFAULT_FACE_HOLD_FRAMES;
   self->face_redetect_interval = DEFAULT_FACE_REDETECT_INTERVAL;
 }
@@ -182,6 +210,16 @@ static void gst_fiancee_reenact_class_init(GstFianceeReenactClass* klass) {
                         "landmarks in the box that follows the face in between; a lost face or a scene cut detects "
                         "again. 1 = detect on every frame.",
                         1, 1000, DEFAULT_FACE_REDETECT_INTERVAL,
+                        static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
+
+  g_object_class_install_property(gobject_class, PROP_EXPRESSION_TRANSFER,
+      g_param_spec_enum("expression-transfer", "Expression transfer",
+                        "How the driver's expression reaches the avatar. relative: the avatar's typical expression "
+                        "(median of its guide database) plus the driver's change from its own typical expression "
+                        "(median of its last 250 frames with a face, restarted at a scene cut), so a driver whose "
+                        "neutral face differs from the avatar's does not impose its geometry; absolute: the driver's "
+                        "landmark measurements as they are.",
+                        gst_fiancee_expression_transfer_get_type(), static_cast<gint>(fiancee::ExpressionTransfer::Relative),
                         static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
 
   gst_element_class_set_static_metadata(element_class, "FIANCEE face reenactment", "Filter/Effect/Video",

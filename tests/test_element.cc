@@ -364,6 +364,12 @@ TEST(Element, PropertyDefaultsAndRanges) {
   for (const char* name : {"model-location", "database-location", "source-location", "qos-degrade"})
     EXPECT_NE(g_object_class_find_property(klass, name), nullptr) << name;
 
+  GParamSpec* transfer = g_object_class_find_property(klass, "expression-transfer");
+  ASSERT_NE(transfer, nullptr);
+  auto* transfer_class = G_PARAM_SPEC_ENUM(transfer)->enum_class;
+  ASSERT_NE(g_enum_get_value_by_nick(transfer_class, "absolute"), nullptr);
+  EXPECT_EQ(G_PARAM_SPEC_ENUM(transfer)->default_value, g_enum_get_value_by_nick(transfer_class, "relative")->value);
+
   gchar *model = nullptr, *db = nullptr, *scale = nullptr, *source = nullptr;
   gdouble q = 0;
   gint ex = 0, dev = -1;

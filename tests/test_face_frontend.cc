@@ -268,5 +268,72 @@ TEST(FaceFrontEnd, TrackingBetweenDetectionsFollowsTheFace) {
   EXPECT_LT(err / both, 0.15);
 }
 
+TEST(ExpressionBaseline, MedianOfTheRecentWindowAndReset) {
+  face::ExpressionBaseline b(3);
+  EXPECT_EQ(b.median(), face::kExprCentre) << "an empty baseline is the key space's centre";
+  auto e = face::kExprCentre;
+  for (float v : {5.f, 1.f}) {
+    e[face::kMouthOpen] = v;
+    b.add(e);
+  }
+  EXPECT_FLOAT_EQ(b.median()[face::kMouthOpen], 3.f) << "even count: mean of the two middle values";
+  for (float v : {9.f, 2.f}) {
+    e[face::kMouthOpen] = v;
+    b.add(e);
+  }
+  EXPECT_EQ(b.count(), 3) << "the window keeps the last 3";
+  EXPECT_FLOAT_EQ(b.median()[face::kMouthOpen], 2.f) << "median of 1, 9, 2 (5 dropped)";
+  EXPECT_FLOAT_EQ(b.median()[face::kSmile], face::kExprCentre[face::kSmile]);
+  b.reset();
+  EXPECT_EQ(b.count(), 0);
+}
+
+TEST(FaceFrontEnd, RelativeKeyMovesTheAvatarByTheDriversChange) {
+  FaceResult r;
+  r.status = FaceStatus::kFresh;
+  r.angles = {12.f, -5.f, 3.f};
+  r.expression = face::kExprCentre;
+  r.expression[face::kMouthOpen] += 0.2f;  // the driver opens its mouth...
+  r.expression[face::kEyeOpenLeft] += 0.1f;
+  r.expression_baseline = r.expression;
+  r.expression_baseline[face::kMouthOpen] -= 0.2f;  // ...from its own closed-mouth baseline; its eyes are always this open
+  std::vector<float> avatar(face::kExprDim);
+  for (int i = 0; i < face::kExprDim; ++i) avatar[i] = 0.1f * i - 0.3f;
+  const auto rel = r.relative_key(avatar), abs = r.key();
+  for (int i = 0; i < 3; ++i) EXPECT_FLOAT_EQ(rel[i], abs[i]) << "pose transfers as it is";
+  for (int i = 0; i < face::kExprDim; ++i) {
+    const float moved = i == face::kMouthOpen ? 0.2f / face::kExprScale[i] : 0.f;
+    EXPECT_NEAR(rel[3 + i], avatar[i] + moved, 1e-5) << "expression feature " << i;
+  }
+  EXPECT_THROW(r.relative_key({0.f}), std::invalid_argument);
+  r.status = FaceStatus::kNone;
+  EXPECT_EQ(r.relative_key(avatar), std::vector<float>(face::kKeyDim, 0.f));
+}
+
+TEST(FaceFrontEnd, BaselineFollowsTheShotAndRestartsAtCuts) {
+  REQUIRE_MODEL();
+  if (!have(kMegamind)) GTEST_SKIP() << "no " << kMegamind << " (opencv-doc)";
+  cv::VideoCapture cap(kMegamind);
+  if (!cap.isOpened()) GTEST_SKIP() << "OpenCV cannot decode " << kMegamind;
+  FaceFrontEndOptions o;
+  o.baseline_frames = 30;
+  FaceFrontEnd fe(o);
+  cv::Mat bgr, rgb;
+  int previous = 0, restarts = 0, fresh = 0;
+  while (cap.read(bgr)) {
+    cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+    const FaceResult r = run(fe, rgb);
+    if (r.status != FaceStatus::kFresh) continue;
+    ++fresh;
+    ASSERT_GE(r.baseline_frames, 1);
+    ASSERT_LE(r.baseline_frames, 30);
+    if (r.baseline_frames <= previous) restarts += r.baseline_frames == 1;
+    if (r.baseline_frames == 1) EXPECT_EQ(r.expression_baseline, r.expression) << "a new shot starts from its first frame";
+    previous = r.baseline_frames;
+  }
+  EXPECT_GT(fresh, 100);
+  EXPECT_GE(restarts, 1) << "the clip has scene cuts";
+}
+
 }  // namespace
 }  // namespace fiancee

@@ -1,14 +1,20 @@
 // The bundled avatar package through the reenactment pipeline on a real clip.
 #include <gtest/gtest.h>
 
+#include <torch/torch.h>
+
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 
+#include <cstdio>
 #include <filesystem>
 #include <set>
 
+#include "core/guide_db.h"
 #include "core/package.h"
+#include "pipelines/face_frontend.h"
 #include "pipelines/reenact.h"
+#include "pipelines/reenact_inputs.h"
 
 namespace {
 const std::string kPackage = std::string(FIANCEE_SOURCE_DIR) + "/assets/avatar-demo";
@@ -50,4 +56,36 @@ TEST(BundledAvatar, MidThresholdUsesSeveralExitsOnARealClip) {
   }
   EXPECT_GE(rendered, 40) << "the front end should find the face in most of these frames";
   EXPECT_GE(exits.size(), 2u) << "a mid threshold should route frames to more than one exit";
+}
+
+TEST(BundledAvatar, RelativeTransferKeepsARealDriverNearTheAvatarsKeys) {
+  // The cartoon driver's landmark geometry (eye shape, brows, jaw) differs
+  // from the procedural avatar's: absolute keys land far from anything the
+  // avatar's database (and training) holds; relative ones should not.
+  if (!std::filesystem::exists(kClip)) GTEST_SKIP() << kClip << " missing (Debian package opencv-doc)";
+  const auto db = fiancee::Package::open(kPackage).guide_database();
+  ASSERT_TRUE(db);
+  const auto typical = fiancee::reenact::avatar_typical_expression(db.get());
+  fiancee::face::FaceFrontEnd fe;
+  cv::VideoCapture video(kClip);
+  ASSERT_TRUE(video.isOpened());
+  std::vector<float> absolute, relative;
+  cv::Mat bgr, rgb;
+  for (int i = 0; i < 120 && video.read(bgr); ++i) {
+    cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+    const auto r = fe.process(rgb.data, rgb.cols, rgb.rows, static_cast<int>(rgb.step));
+    if (r.status != fiancee::face::FaceStatus::kFresh) continue;
+    const auto a = r.key(), b = r.relative_key(typical);
+    absolute.insert(absolute.end(), a.begin(), a.end());
+    relative.insert(relative.end(), b.begin(), b.end());
+  }
+  ASSERT_GT(absolute.size(), 50u * fiancee::face::kKeyDim);
+  auto nearest = [&](std::vector<float>& keys) {
+    auto k = torch::from_blob(keys.data(), {static_cast<int64_t>(keys.size()) / fiancee::face::kKeyDim, fiancee::face::kKeyDim});
+    return std::get<0>(torch::cdist(k, db->keys()).min(1)).mean().item<double>();
+  };
+  const double to_absolute = nearest(absolute), to_relative = nearest(relative);
+  std::printf("[ report ] mean distance of Megamind keys to the avatar's nearest database key: absolute %.3f, relative %.3f\n",
+              to_absolute, to_relative);
+  EXPECT_LT(to_relative, 0.75 * to_absolute);
 }
