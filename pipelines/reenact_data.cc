@@ -14,9 +14,9 @@ torch::Tensor to_tensor(const cv::Mat& rgb) {
   return torch::from_blob(rgb.data, {rgb.rows, rgb.cols, 3}, torch::kUInt8).permute({2, 0, 1}).to(torch::kFloat) / 127.5 - 1.0;
 }
 
-uint64_t mix(uint64_t a, uint64_t b) { return a * 0x9E3779B97F4A7C15ULL ^ (b + 0x632BE59BD9B4E019ULL + (a << 6) + (a >> 2)); }
-
 }  // namespace
+
+uint64_t mix_seed(uint64_t a, uint64_t b) { return a * 0x9E3779B97F4A7C15ULL ^ (b + 0x632BE59BD9B4E019ULL + (a << 6) + (a >> 2)); }
 
 torch::Tensor key_from_landmarks(const face::Landmarks& landmarks, int width, int height) {
   const auto key = face::make_key(face::estimate_pose(landmarks, width, height), face::expression_features(landmarks));
@@ -41,16 +41,16 @@ ProceduralHeads::ProceduralHeads(int resolution, int identities, int guide_frame
 torch::Tensor ProceduralHeads::source(int identity) {
   auto it = sources_.find(identity);
   if (it != sources_.end()) return it->second;
-  const auto head = headgen::sample_identity(mix(seed_, identity));
+  const auto head = headgen::sample_identity(mix_seed(seed_, identity));
   auto t = to_tensor(headgen::render(head, headgen::HeadPose{}, headgen::HeadExpression{}, resolution_));
   return sources_[identity] = t;
 }
 
 GuideFrames ProceduralHeads::frames(int identity, int n, uint64_t salt) const {
-  const auto head = headgen::sample_identity(mix(seed_, identity));
+  const auto head = headgen::sample_identity(mix_seed(seed_, identity));
   std::vector<torch::Tensor> keys, images;
   for (int i = 0; i < n; ++i) {
-    const uint64_t s = mix(mix(seed_ + 17, identity), mix(salt, i));
+    const uint64_t s = mix_seed(mix_seed(seed_ + 17, identity), mix_seed(salt, i));
     face::Landmarks lm;
     auto img = headgen::render(head, headgen::sample_pose(s), headgen::sample_expression(s + 1), resolution_, &lm);
     images.push_back(to_tensor(img));
@@ -62,7 +62,7 @@ GuideFrames ProceduralHeads::frames(int identity, int n, uint64_t salt) const {
 Batch ProceduralHeads::sample(int batch, uint64_t step) {
   std::vector<torch::Tensor> src, drv, keys, guides;
   for (int b = 0; b < batch; ++b) {
-    const uint64_t s = mix(mix(seed_, step), b);
+    const uint64_t s = mix_seed(mix_seed(seed_, step), b);
     const int identity = static_cast<int>(s % static_cast<uint64_t>(identities_));
     auto g = guides_.find(identity);
     if (g == guides_.end()) g = guides_.emplace(identity, frames(identity, guide_frames_, 0xD00D)).first;

@@ -28,13 +28,30 @@ struct GuideFrames {
   torch::Tensor images;  // [N,3,R,R] in [-1,1]
 };
 
-// Deterministic by (seed, identity, index): a resumed training run sees the same data.
-class ProceduralHeads {
+// Where the training commands get reenactment samples: procedural heads
+// (below) or real videos (pipelines/face_videos.h). Deterministic by index,
+// so a resumed run sees the same samples.
+class ReenactSource {
+ public:
+  virtual ~ReenactSource() = default;
+  virtual Batch sample(int batch, uint64_t index) = 0;
+  // [3,R,R] in [-1,1]: the image an identity is animated from.
+  virtual torch::Tensor source(int identity) = 0;
+  // The guide database written into a package: n frames of identity 0 (the avatar).
+  virtual GuideFrames avatar_frames(int n) = 0;
+};
+
+// Seeds combined into one (order matters).
+uint64_t mix_seed(uint64_t a, uint64_t b);
+
+// Deterministic by (seed, identity, index).
+class ProceduralHeads : public ReenactSource {
  public:
   ProceduralHeads(int resolution, int identities, int guide_frames, uint64_t seed);
-  Batch sample(int batch, uint64_t step);
+  Batch sample(int batch, uint64_t step) override;
   // The source frame of an identity: frontal, neutral expression.
-  torch::Tensor source(int identity);
+  torch::Tensor source(int identity) override;
+  GuideFrames avatar_frames(int n) override { return frames(0, n, 7); }
   // n frames of one identity at sampled poses and expressions, with their keys.
   GuideFrames frames(int identity, int n, uint64_t salt) const;
 

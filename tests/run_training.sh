@@ -53,6 +53,31 @@ if "$FIANCEE" build-db --package "$tmp/w/package" --source "$tmp/empty" > "$tmp/
 grep -q "no face found" "$tmp/err.txt" || fail "build-db error does not say why: $(cat "$tmp/err.txt")"
 echo "ok 6 - build-db refuses a source without faces"
 
+# Real-video data: a VoxCeleb-style folder (procedural head videos here) read through the face front end.
+"$FIANCEE" make-heads --out "$tmp/heads" --identities 2 --videos 1 --frames 12 --size 256 2> "$tmp/heads.txt" \
+  || { cat "$tmp/heads.txt"; fail "make-heads"; }
+[ -s "$tmp/heads/id1/clip0.avi" ] || fail "make-heads wrote no id1/clip0.avi"
+"$FIANCEE" train-backbone --work "$tmp/v" --data "$tmp/heads" --frames-per-video 6 --resolution 32 --channels 8 \
+  --scale-factors 1/2 --steps 8 --batch 2 --fixed-batch --lr 2e-3 --quiet 2> "$tmp/v.txt" || { cat "$tmp/v.txt"; fail "train-backbone --data"; }
+grep -q "2 identities" "$tmp/v.txt" || fail "train-backbone --data did not report its identities: $(cat "$tmp/v.txt")"
+check_falls "$tmp/v/checkpoints/train-backbone.losses.csv"
+"$FIANCEE" train-branches --work "$tmp/v" --steps 2 --batch 2 --quiet 2> /dev/null
+"$FIANCEE" train-predictor --work "$tmp/v" --steps 2 --batch 2 --database-size 4 --quiet 2> /dev/null
+"$FIANCEE" inspect "$tmp/v/package" > "$tmp/inspect-v.txt" || fail "the package trained on videos does not validate"
+grep -q "on the videos of" "$tmp/inspect-v.txt" || fail "the package does not say what it was trained on"
+if "$FIANCEE" train-backbone --work "$tmp/v2" --data "$tmp/no-such-dir" > "$tmp/err.txt" 2>&1; then fail "--data accepted a missing folder"; fi
+grep -q "no-such-dir: not a folder" "$tmp/err.txt" || fail "--data error does not say why: $(cat "$tmp/err.txt")"
+echo "ok 7 - train-* on a folder of videos"
+
+# --init: a run at another resolution starts from a package of the same architecture; another architecture is refused.
+"$FIANCEE" train-backbone --work "$tmp/i" --resolution 64 --channels 8 --identities 2 --scale-factors 1/2 \
+  --steps 1 --batch 1 --init "$tmp/w/package" 2> "$tmp/i.txt" || { cat "$tmp/i.txt"; fail "train-backbone --init"; }
+grep -q "starting from the backbone of" "$tmp/i.txt" || fail "--init did not load the package"
+if "$FIANCEE" train-backbone --work "$tmp/i2" --resolution 64 --channels 16 --identities 2 --scale-factors 1/2 \
+    --steps 1 --batch 1 --init "$tmp/w/package" > "$tmp/err.txt" 2>&1; then fail "--init accepted another architecture"; fi
+grep -q "architecture differs" "$tmp/err.txt" || fail "--init error does not say why: $(cat "$tmp/err.txt")"
+echo "ok 8 - train-backbone --init"
+
 # Synthesis: the same three commands on label map -> image pairs (procedural street scenes), OASIS then ASAP-Net.
 for fam in oasis asap; do
   w="$tmp/s-$fam"

@@ -72,5 +72,6 @@ int train_predictor(const Args& args);
 int eval(const Args& args);
 int build_db(const Args& args);
 int make_scenes(const Args& args);
+int make_heads(const Args& args);
 
 }  // namespace fiancee::tools

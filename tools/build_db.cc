@@ -6,9 +6,7 @@
 // (procedural or a Cityscapes-style folder), at most --per-class patches per class.
 #include <torch/torch.h>
 
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
-#include <opencv2/videoio.hpp>
+#include <opencv2/core.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -20,6 +18,7 @@
 #include "core/guide_db.h"
 #include "core/package.h"
 #include "pipelines/face_frontend.h"
+#include "pipelines/face_videos.h"
 #include "pipelines/image_io.h"
 #include "pipelines/reenact_inputs.h"
 #include "pipelines/street_scenes.h"
@@ -35,31 +34,6 @@ namespace fiancee::tools {
 namespace fs = std::filesystem;
 
 namespace {
-
-// Calls f(rgb) for every frame of a video or every image of a folder (sorted by name).
-template <typename F>
-void each_frame(const std::string& source, F&& f) {
-  if (fs::is_directory(source)) {
-    std::vector<std::string> files;
-    for (const auto& e : fs::directory_iterator(source)) files.push_back(e.path().string());
-    std::sort(files.begin(), files.end());
-    for (const auto& file : files) {
-      cv::Mat bgr = cv::imread(file, cv::IMREAD_COLOR);
-      if (bgr.empty()) continue;  // not an image: folders may hold other files
-      cv::Mat rgb;
-      cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-      f(rgb);
-    }
-    return;
-  }
-  cv::VideoCapture video(source);
-  if (!video.isOpened()) throw InputError(source + ": neither a folder of images nor a readable video");
-  cv::Mat bgr, rgb;
-  while (video.read(bgr)) {
-    cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-    f(rgb);
-  }
-}
 
 // Replaces the package's database files, then rewrites the manifest's hashes.
 void replace_database(const std::string& dir, Manifest manifest, const GuideDatabase& db, const std::string& key_description) {
@@ -114,7 +88,7 @@ int build_db(const Args& args) {
   face::FaceFrontEnd front_end;
   std::vector<torch::Tensor> keys, images;
   int frames = 0;
-  each_frame(source, [&](const cv::Mat& frame) {
+  reenact::for_each_frame(source, [&](const cv::Mat& frame) {
     ++frames;
     const auto face = front_end.detect(frame.data, frame.cols, frame.rows, static_cast<int>(frame.step));
     if (face.has_face()) {

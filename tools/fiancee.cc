@@ -34,14 +34,16 @@ const char* kUsage =
     "      [--scale-factors 1/8,1/15] [--device auto|cpu|cuda] [--runs N] [--warmup N]\n"
     "      [--threads N] [--csv FILE]\n"
     "  flops                           our route GFLOPs beside the papers' tables\n"
-    "  train-backbone --work DIR       train a backbone (reenactment: procedural heads, self-reenactment;\n"
-    "                                  synthesis: label map -> image pairs)\n"
-    "      reenact: [--resolution 128] [--channels 32] [--identities 64]\n"
+    "  train-backbone --work DIR       train a backbone (reenactment: self-reenactment on procedural heads\n"
+    "                                  or real videos; synthesis: label map -> image pairs)\n"
+    "      reenact: [--resolution 128] [--channels 32] [--identities 64 (procedural)]\n"
+    "               [--data procedural|DIR] [--frames-per-video 48]  (DIR/<identity>/<videos or frame folders>)\n"
     "      --pipeline synth: [--family oasis|asap] [--height 128] [--width 256] [--channels 64]\n"
     "                        [--data procedural|CITYSCAPES_DIR] [--no-database]\n"
     "      both: [--scale-factors 1/2,1/4] [--steps 600] [--batch 8] [--lr 2e-4] [--seed 1]\n"
+    "            [--init PACKAGE]  (start from its backbone: same architecture, any resolution)\n"
     "  train-branches --work DIR       distil every exit of every scale factor from the backbone\n"
-    "      [--steps 400] [--batch 8] [--adversarial-weight 0.05]\n"
+    "      [--steps 400] [--batch 8] [--adversarial-weight 0.05] [--init PACKAGE]\n"
     "      synth OASIS: builds the patch guide database first [--database-scenes 64] [--database-per-class 64]\n"
     "  train-predictor --work DIR      train the exit predictor, then write the package\n"
     "      [--steps 300] [--batch 16] [--out DIR] [--name NAME] [--overwrite]\n"
@@ -51,6 +53,8 @@ const char* kUsage =
     "       --fixed-batch repeats the first batch, to check that a loss falls)\n"
     "  make-scenes --out DIR           procedural street-scene label maps (GRAY8 PNGs) for fianceesynth\n"
     "      [--frames 60] [--height 128] [--width 256] [--seed 1] [--clip 0] [--images]\n"
+    "  make-heads --out DIR            a VoxCeleb-style folder of procedural head videos (DIR/id<k>/clip<j>.avi)\n"
+    "      [--identities 4] [--videos 2] [--frames 48] [--size 256] [--seed 1]\n"
     "  build-db --package DIR --source VIDEO_OR_FOLDER [--size 960]\n"
     "                                  reenactment: guide database of the source person: face keys of\n"
     "                                  every frame with a face, farthest-point sampled to --size\n"
@@ -141,6 +145,7 @@ int main(int argc, char** argv) {
     if (cmd == "flops") return fiancee::tools::flops(Args(argc, argv, 2, {}));
     if (cmd == "build-db") return fiancee::tools::build_db(Args(argc, argv, 2, {}));
     if (cmd == "make-scenes") return fiancee::tools::make_scenes(Args(argc, argv, 2, {"--images"}));
+    if (cmd == "make-heads") return fiancee::tools::make_heads(Args(argc, argv, 2, {}));
     if (cmd == "eval") return fiancee::tools::eval(Args(argc, argv, 2, {}));
     if (cmd == "train-backbone") return fiancee::tools::train_backbone(Args(argc, argv, 2, {"--quiet", "--fixed-batch", "--no-database"}));
     if (cmd == "train-branches") return fiancee::tools::train_branches(Args(argc, argv, 2, {"--quiet", "--fixed-batch"}));

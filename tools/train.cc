@@ -16,6 +16,7 @@
 #include "core/guide_db.h"
 #include "core/losses.h"
 #include "core/metrics.h"
+#include "core/package.h"
 #include "core/safetensors.h"
 #include "core/train_loop.h"
 #include "models/oasis.h"
@@ -111,6 +112,28 @@ std::vector<torch::Tensor> patch_outputs(const std::vector<models::Discriminator
   return out;
 }
 
+// --init PACKAGE: start from a trained package of the same architecture. The
+// networks are fully convolutional, so its resolution may differ: a 128x128
+// model fine-tuned at 256x256 starts from what it learnt (docs/training.md).
+// A resumed run's checkpoint replaces these weights.
+void init_from_package(TrainTask& task, const Work& w, const Args& args, bool branches) {
+  const std::string dir = args.get("--init", "");
+  if (dir.empty()) return;
+  const auto pkg = Package::open(dir);
+  const auto& m = pkg.manifest();
+  if (!m.architecture || *m.architecture != w.meta.at("architecture"))
+    throw InputError("--init " + dir + ": its architecture differs from this run's (" + w.path("architecture.json") +
+                     "); give the same --channels and --scale-factors");
+  auto& g = task.graph();
+  if (!branches) {
+    g.load_backbone(safetensors::load(pkg.dir() + "/" + m.weights), pkg.dir() + "/" + m.weights);
+  } else {
+    for (const auto& sf : m.scale_factors) g.load_branches(sf.name, safetensors::load(pkg.dir() + "/" + sf.weights), pkg.dir() + "/" + sf.weights);
+  }
+  std::fprintf(stderr, "%s: starting from the %s of %s\n", branches ? "train-branches" : "train-backbone",
+               branches ? "branches and predictors" : "backbone", dir.c_str());
+}
+
 void load_backbone(TrainTask& task, const Work& w) {
   task.graph().load_backbone(safetensors::load(w.path("backbone.safetensors")), w.path("backbone.safetensors"));
 }
@@ -124,9 +147,11 @@ int train_backbone(const Args& args) {
   Work w = pipeline == "synth" ? create_synth_work(args) : pipeline == "reenact" ? create_reenact_work(args)
                                                          : throw InputError("--pipeline must be reenact or synth, not '" + pipeline + "'");
   w.dir = dir;
+  if (!args.get("--init", "").empty()) w.meta["init"] = std::filesystem::absolute(args.get("--init", "")).lexically_normal().string();
   w.save_new();
   torch::manual_seed(w.seed());
   auto task = make_task(w, args);
+  init_from_package(*task, w, args, false);
   auto& graph = task->graph();
   auto& module = graph.backbone_module();
   module.train();
@@ -156,6 +181,7 @@ int train_branches(const Args& args) {
   auto task = make_task(w, args);
   auto& graph = task->graph();
   load_backbone(*task, w);
+  init_from_package(*task, w, args, true);
   graph.backbone_module().eval();
   task->prepare_guides(args);
   const double adv_weight = std::stod(args.get("--adversarial-weight", "0.05"));

@@ -1,10 +1,14 @@
-// The reenactment pipeline's training task: self-reenactment on procedural
-// heads (source and driver of one identity, target = driver), guide = the
-// identity's frame nearest to the driver's key.
+// The reenactment pipeline's training task: self-reenactment (source and
+// driver of one identity, target = driver), guide = the identity's frame
+// nearest to the driver's key; on procedural heads or on a VoxCeleb-style
+// folder of real videos (--data DIR).
 #include <torch/torch.h>
+
+#include <filesystem>
 
 #include "core/errors.h"
 #include "models/g2d.h"
+#include "pipelines/face_videos.h"
 #include "pipelines/reenact_data.h"
 #include "pipelines/reenact_inputs.h"
 #include "pipelines/reenact_package.h"
@@ -14,53 +18,75 @@ namespace fiancee::tools {
 
 namespace {
 
+// --avatar-only: the package's avatar (identity 0) alone, to specialise the
+// predictor to the source it will serve, as the database is.
+std::unique_ptr<reenact::ReenactSource> reenact_source(const Work& w, bool avatar_only) {
+  const int resolution = w.meta.at("resolution").get<int>();
+  const std::string data = w.meta.value("data", "procedural");
+  if (data == "procedural")
+    return std::make_unique<reenact::ProceduralHeads>(resolution, avatar_only ? 1 : w.meta.at("identities").get<int>(), 16, w.seed());
+  reenact::VideoFacesOptions o;
+  o.resolution = resolution;
+  o.frames_per_video = w.meta.value("frames_per_video", 48);
+  o.max_identities = avatar_only ? 1 : 0;
+  o.seed = w.seed();
+  return std::make_unique<reenact::VideoFaces>(data, o);
+}
+
 class ReenactTask : public TrainTask {
  public:
   ReenactTask(const Work& w, const Args& args)
       : work_(w),
-        resolution_(w.meta.at("resolution").get<int>()),
-        identities_(w.meta.at("identities").get<int>()),
         graph_(models::G2DConfig::from_json(w.meta.at("architecture"), w.path("architecture.json"))),
-        // --avatar-only: the package's avatar (identity 0) alone, to specialise
-        // the predictor to the source it will serve, as the database is.
-        heads_(resolution_, args.has("--avatar-only") ? 1 : identities_, 16, w.seed()) {}
+        data_(reenact_source(w, args.has("--avatar-only"))) {}
 
   models::BranchedGraph& graph() override { return graph_; }
   int condition_channels() const override { return 3; }  // the source image
 
   TrainBatch sample(int batch, uint64_t index, Stream stream) override {
-    auto b = heads_.sample(batch, index + static_cast<uint64_t>(stream));
+    auto b = data_->sample(batch, index + static_cast<uint64_t>(stream));
     return {reenact::backbone_input(b.source, b.key), b.driver, b.source, b.key, b.guide};
   }
 
   void write_package(const std::string& out, const Args& args) override {
-    // The avatar: identity 0 of the training set, its guide database of renders in other poses.
-    reenact::ProceduralHeads heads(resolution_, identities_, 16, work_.seed());
-    const auto frames = heads.frames(0, args.integer("--database-size", 48), 7);
+    // The avatar: identity 0 of the training data, its guide database of its frames in other poses.
+    const auto frames = data_->avatar_frames(args.integer("--database-size", 48));
+    const int resolution = work_.meta.at("resolution").get<int>();
+    const std::string data = work_.meta.value("data", "procedural");
+    const std::string what = data == "procedural" ? "procedural heads (" + std::to_string(work_.meta.at("identities").get<int>()) + " identities)"
+                                                  : "the videos of " + data;
     ReenactPackageInfo info{args.get("--name", "avatar-demo"),
-                            "Reenactment G2D trained by `fiancee train-*` on procedural heads (" + std::to_string(identities_) +
-                                " identities), " + std::to_string(resolution_) + "x" + std::to_string(resolution_) +
-                                "; avatar = procedural identity 0. See docs/training.md.",
-                            false, resolution_};
-    write_reenact_package(out, graph_, info, &frames, heads.source(0), args.has("--overwrite"));
+                            "Reenactment G2D trained by `fiancee train-*` on " + what + ", " + std::to_string(resolution) + "x" +
+                                std::to_string(resolution) + "; avatar = identity 0. See docs/training.md.",
+                            false, resolution};
+    write_reenact_package(out, graph_, info, &frames, data_->source(0), args.has("--overwrite"));
   }
 
  private:
   Work work_;
-  int resolution_, identities_;
   models::G2DGraph graph_;
-  reenact::ProceduralHeads heads_;
+  std::unique_ptr<reenact::ReenactSource> data_;
 };
 
 }  // namespace
 
 Work create_reenact_work(const Args& args) {
+  std::string data = args.get("--data", "procedural");
+  if (data != "procedural") {
+    if (!std::filesystem::is_directory(data))
+      throw InputError("--data " + data + ": not a folder (expected DIR/<identity>/<videos or frame folders>, or 'procedural')");
+    data = std::filesystem::absolute(data).lexically_normal().string();
+  }
   Work w;
   w.meta = {{"pipeline", "reenact"},
             {"resolution", args.integer("--resolution", 128)},
             {"identities", args.integer("--identities", 64)},
             {"seed", args.integer("--seed", 1)},
             {"architecture", reenact_config(args.integer("--channels", 32), true, args.list("--scale-factors", "1/2,1/4")).to_json()}};
+  if (data != "procedural") {  // absent from procedural runs: their work directories stay as they were
+    w.meta["data"] = data;
+    w.meta["frames_per_video"] = args.integer("--frames-per-video", 48);
+  }
   return w;
 }
 
