@@ -45,6 +45,12 @@ if [ -f "$clip" ]; then
   "$FIANCEE" inspect "$tmp/w/package" > "$tmp/inspect.txt" || fail "package invalid after build-db"
   grep -q "guide db     8 entries" "$tmp/inspect.txt" || fail "expected 8 guide entries: $(grep 'guide db' "$tmp/inspect.txt")"
   echo "ok 5 - build-db from a video"
+  "$FIANCEE" eval "$tmp/w/package" --driver "$clip" --frames 12 --out "$tmp/deval" > "$tmp/deval.txt" 2>&1 \
+    || { cat "$tmp/deval.txt"; fail "eval --driver"; }
+  grep -q "driver frames show a face (relative expression transfer)" "$tmp/deval.txt" || fail "eval --driver: $(cat "$tmp/deval.txt")"
+  grep -q "12 held-out frames" "$tmp/deval.txt" || fail "eval --driver did not evaluate 12 frames"
+  [ -s "$tmp/deval/sweep.csv" ] || fail "eval --driver wrote no sweep.csv"
+  echo "ok 5b - eval on a real driver's frames"
 else
   echo "ok 5 # SKIP $clip missing (Debian package opencv-doc)"
 fi

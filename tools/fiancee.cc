@@ -64,6 +64,8 @@ const char* kUsage =
     "      measured quality, misses, database effect, predictor error; CSV + PNG\n"
     "      [--out DIR] [--frames 200 (synth: 120)] [--scale-factor SF] [--max-threshold 0.5]\n"
     "      [--threshold-step 0.025] [--seed 1]\n"
+    "      reenact: [--driver VIDEO_OR_FOLDER] (a real driver's frames instead of procedural ones)\n"
+    "               [--expression-transfer relative|absolute]\n"
     "      synth: [--data procedural|CITYSCAPES_DIR] (held out: another seed / the val split)\n"
     "             [--compare OTHER_PACKAGE] [--compare-frames 40]  (two backbones, timed in one run)\n"
     "  help                            this text\n";
