@@ -71,13 +71,21 @@ void for_each_frame(const std::string& source, const std::function<void(const cv
   }
 }
 
+cv::Mat aligned_crop(const cv::Mat& rgb, const face::FaceResult& face, int size) {
+  // Warp at the front end's crop size (or larger), then shrink by area averaging: warpAffine has no area filter.
+  const int warp = std::max(size, face.crop_size);
+  const cv::Matx23f m = face.crop * (static_cast<float>(warp) / static_cast<float>(std::max(face.crop_size, 1)));
+  cv::Mat crop;
+  cv::warpAffine(rgb, crop, m, cv::Size(warp, warp), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+  if (warp != size) cv::resize(crop, crop, cv::Size(size, size), 0, 0, cv::INTER_AREA);
+  return crop;
+}
+
 VideoFaces::VideoFaces(const std::string& dir, const VideoFacesOptions& o) : seed_(o.seed) {
   if (!fs::is_directory(dir))
     throw InputError(dir + ": not a folder; training data is one sub-folder per identity holding its videos (docs/training.md)");
   if (o.resolution < 16 || o.frames_per_video < 2) throw InputError("video data needs a resolution of 16 or more and 2 or more frames per video");
-  face::FaceFrontEndOptions fo;
-  fo.crop_size = o.resolution;
-  face::FaceFrontEnd front_end(fo);
+  face::FaceFrontEnd front_end;
   for (const auto& identity : sorted_entries(dir)) {
     if (!fs::is_directory(identity)) continue;
     if (o.max_identities > 0 && static_cast<int>(faces_.size()) >= o.max_identities) break;
@@ -93,8 +101,7 @@ VideoFaces::VideoFaces(const std::string& dir, const VideoFacesOptions& o) : see
           ++taken;
           const auto r = front_end.detect(rgb.data, rgb.cols, rgb.rows, static_cast<int>(rgb.step));
           if (!r.has_face()) return;
-          cv::Mat crop;
-          cv::warpAffine(rgb, crop, r.crop, cv::Size(o.resolution, o.resolution), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+          const cv::Mat crop = aligned_crop(rgb, r, o.resolution);
           auto image = torch::from_blob(crop.data, {o.resolution, o.resolution, 3}, torch::kUInt8).permute({2, 0, 1}).clone();
           faces.push_back({image, torch::tensor(r.key(), torch::kFloat), video, i - 1});
         });

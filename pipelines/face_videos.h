@@ -14,6 +14,7 @@
 
 #include <opencv2/core.hpp>
 
+#include "pipelines/face_frontend.h"
 #include "pipelines/reenact_data.h"
 
 namespace fiancee::reenact {
@@ -22,6 +23,9 @@ namespace fiancee::reenact {
 // folder sorted by name (files that are not images are skipped). Throws
 // InputError naming `source` when it is neither.
 void for_each_frame(const std::string& source, const std::function<void(const cv::Mat&)>& f);
+
+// The face's canonical crop (face::crop_transform) of an RGB frame, size x size RGB.
+cv::Mat aligned_crop(const cv::Mat& rgb, const face::FaceResult& face, int size);
 
 // A VoxCeleb-style folder of procedural head videos: dir/id<k>/clip<j>.avi
 // (Motion-JPEG, size x size, 25 fps), pose and expression moving smoothly

@@ -1,8 +1,8 @@
 // `fiancee build-db`: the guide database of a package.
 // Reenactment: from a video or a folder of images of the source person; keys
-// come from the face front end exactly as at run time; farthest-point sampling
-// keeps the requested number of frames that best cover the key space (the
-// paper: 960). Synthesis (OASIS): the patch database from scenes of a data set
+// come from the face front end exactly as at run time, values are the aligned
+// face crops; farthest-point sampling keeps the requested number of frames
+// that best cover the key space (the paper: 960). Synthesis (OASIS): the patch database from scenes of a data set
 // (procedural or a Cityscapes-style folder), at most --per-class patches per class.
 #include <torch/torch.h>
 
@@ -93,7 +93,9 @@ int build_db(const Args& args) {
     const auto face = front_end.detect(frame.data, frame.cols, frame.rows, static_cast<int>(frame.step));
     if (face.has_face()) {
       keys.push_back(torch::tensor(face.key(), torch::kFloat));
-      ImageView view{const_cast<uint8_t*>(frame.data), frame.cols, frame.rows, static_cast<int>(frame.step), 3};
+      // The aligned face crop, as `train-backbone --data` makes its guides.
+      cv::Mat crop = reenact::aligned_crop(frame, face, rgb.width);
+      ImageView view{crop.data, crop.cols, crop.rows, static_cast<int>(crop.step), 3};
       images.push_back(frame_to_tensor(view, rgb)[0].to(torch::kHalf));
     }
     if (frames % 25 == 0) std::fprintf(stderr, "\rbuild-db: %d frames read, %zu with a face", frames, keys.size());
