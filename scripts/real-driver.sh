@@ -9,8 +9,8 @@
 #     end-to-end wall time (decode, colour conversion, face front end, engine,
 #     letterboxing) of backbone, routed and cheapest exit, in alternation
 #     REPEATS (2) times so that machine noise hits all modes alike.
-# DRIVER "" = OpenCV's Megamind.avi; PACKAGE (assets/avatar-demo) and
-# THRESHOLD (0.1) from the environment. Needs a build in build/
+# DRIVER "" = OpenCV's Megamind.avi; PACKAGE (assets/avatar-demo),
+# THRESHOLD (0.1), REPEATS and LOOPS (below) from the environment. Needs a build in build/
 # (scripts/build.sh); CSVs land in out/.
 #   e.g. scripts/real-driver.sh quality "" expression-transfer=absolute
 #        scripts/real-driver.sh speed "" face-redetect-interval=5
@@ -22,6 +22,10 @@ driver="${2:-}"
 shift $(( $# < 2 ? $# : 2 ))
 pkg="${PACKAGE:-assets/avatar-demo}"
 threshold="${THRESHOLD:-0.1}"
+# LOOPS (1): plays the driver that many times in a row (concat), so that
+# start-up (about 1 s: models, dlib's landmark model) weighs less in the wall time.
+sources=()
+for _ in $(seq "${LOOPS:-1}"); do sources+=(filesrc location="$driver" ! decodebin ! c.); done
 export GST_PLUGIN_PATH="$PWD/build/plugin${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
 mkdir -p out
 
@@ -30,9 +34,9 @@ run() {
   local csv="$1" start
   shift
   start=$(date +%s.%N)
-  gst-launch-1.0 -q filesrc location="$driver" ! decodebin ! videoconvert ! video/x-raw,format=RGB \
+  gst-launch-1.0 -q concat name=c ! videoconvert ! video/x-raw,format=RGB \
     ! fianceereenact model-location="$pkg" source-location="$pkg/source.png" stats-location="$csv" "$@" \
-    ! fakesink sync=false
+    ! fakesink sync=false "${sources[@]}"
   echo "$(date +%s.%N) - $start" | bc
 }
 
