@@ -7,6 +7,7 @@
 #include <opencv2/videoio.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <limits>
@@ -88,8 +89,9 @@ VideoFaces::VideoFaces(const std::string& dir, const VideoFacesOptions& o) : see
   face::FaceFrontEnd front_end;
   for (const auto& identity : sorted_entries(dir)) {
     if (!fs::is_directory(identity)) continue;
-    if (o.max_identities > 0 && static_cast<int>(faces_.size()) >= o.max_identities) break;
-    std::vector<Face> faces;
+    if (o.max_identities > 0 && identities() >= o.max_identities) break;
+    std::vector<torch::Tensor> images, keys;
+    Identity id;
     int video = 0;
     for (const auto& clip : sorted_entries(identity)) {
       // Evenly spaced frames, streamed: a long video is never held in memory.
@@ -102,30 +104,34 @@ VideoFaces::VideoFaces(const std::string& dir, const VideoFacesOptions& o) : see
           const auto r = front_end.detect(rgb.data, rgb.cols, rgb.rows, static_cast<int>(rgb.step));
           if (!r.has_face()) return;
           const cv::Mat crop = aligned_crop(rgb, r, o.resolution);
-          auto image = torch::from_blob(crop.data, {o.resolution, o.resolution, 3}, torch::kUInt8).permute({2, 0, 1}).clone();
-          faces.push_back({image, torch::tensor(r.key(), torch::kFloat), video, i - 1});
+          images.push_back(torch::from_blob(crop.data, {o.resolution, o.resolution, 3}, torch::kUInt8).permute({2, 0, 1}).clone());
+          keys.push_back(torch::tensor(r.key(), torch::kFloat));
+          id.video.push_back(video);
+          id.frame.push_back(i - 1);
         });
       } catch (const InputError&) {
         continue;  // not a video (a text file, a folder without images...)
       }
       ++video;
-      std::fprintf(stderr, "\rdata: %zu identities read, %s: %zu faces in %d videos   ", faces_.size(),
-                   fs::path(identity).filename().c_str(), faces.size(), video);
+      std::fprintf(stderr, "\rdata: %d identities read, %s: %zu faces in %d videos   ", identities(),
+                   fs::path(identity).filename().c_str(), images.size(), video);
     }
-    if (faces.size() < 2) {
+    if (images.size() < 2) {
       std::fprintf(stderr, "\ndata: %s skipped: fewer than 2 frames with a face\n", identity.c_str());
       continue;
     }
-    faces_.push_back(std::move(faces));
+    id.images = torch::stack(images);
+    id.keys = torch::stack(keys);
+    identities_.push_back(std::move(id));
   }
   std::fprintf(stderr, "\ndata: %s: %d identities, %lld faces\n", dir.c_str(), identities(), static_cast<long long>(this->faces()));
-  if (faces_.empty())
+  if (identities_.empty())
     throw InputError(dir + ": no identity folder with 2 or more frames showing a face (expected DIR/<identity>/<videos or frame folders>)");
 }
 
 int64_t VideoFaces::faces() const {
   int64_t n = 0;
-  for (const auto& f : faces_) n += static_cast<int64_t>(f.size());
+  for (const auto& id : identities_) n += id.keys.size(0);
   return n;
 }
 
@@ -133,35 +139,31 @@ Batch VideoFaces::sample(int batch, uint64_t index) {
   std::vector<torch::Tensor> src, drv, keys, guides;
   for (int b = 0; b < batch; ++b) {
     const uint64_t s = mix_seed(mix_seed(seed_, index), b);
-    const auto& faces = faces_[s % faces_.size()];
-    const size_t n = faces.size();
-    const size_t d = (s >> 16) % n;
-    size_t k = (s >> 40) % (n - 1);
+    const auto& id = identities_[s % identities_.size()];
+    const int64_t n = id.keys.size(0);
+    const int64_t d = static_cast<int64_t>((s >> 16) % static_cast<uint64_t>(n));
+    int64_t k = static_cast<int64_t>((s >> 40) % static_cast<uint64_t>(n - 1));
     if (k >= d) ++k;  // any other face of the identity
     // Guide: nearest key, excluding the driver's own moment (it would hand the branch its target).
-    size_t guide = k;
-    float best = std::numeric_limits<float>::infinity();
-    for (size_t j = 0; j < n; ++j) {
-      if (faces[j].video == faces[d].video && std::abs(faces[j].frame - faces[d].frame) <= kGuideGap) continue;
-      const float dist = (faces[j].key - faces[d].key).pow(2).sum().item<float>();
-      if (dist < best) best = dist, guide = j;
-    }
-    src.push_back(to_float(faces[k].image));
-    drv.push_back(to_float(faces[d].image));
-    keys.push_back(faces[d].key);
-    guides.push_back(to_float(faces[guide].image));
+    auto dist = (id.keys - id.keys[d]).pow(2).sum(1);
+    for (int64_t j = 0; j < n; ++j)
+      if (id.video[j] == id.video[d] && std::abs(id.frame[j] - id.frame[d]) <= kGuideGap) dist[j] = std::numeric_limits<float>::infinity();
+    const auto nearest = dist.argmin().item<int64_t>();
+    const int64_t guide = std::isinf(dist[nearest].item<float>()) ? k : nearest;
+    src.push_back(to_float(id.images[k]));
+    drv.push_back(to_float(id.images[d]));
+    keys.push_back(id.keys[d]);
+    guides.push_back(to_float(id.images[guide]));
   }
   return {torch::stack(src), torch::stack(drv), torch::stack(keys), torch::stack(guides)};
 }
 
-torch::Tensor VideoFaces::source(int identity) { return to_float(faces_.at(static_cast<size_t>(identity)).front().image); }
+torch::Tensor VideoFaces::source(int identity) { return to_float(identities_.at(static_cast<size_t>(identity)).images[0]); }
 
 GuideFrames VideoFaces::avatar_frames(int n) {
-  const auto& faces = faces_.front();
-  std::vector<torch::Tensor> keys, images;
-  for (const auto& f : faces) keys.push_back(f.key), images.push_back(to_float(f.image));
-  auto idx = torch::tensor(farthest_point_sample(torch::stack(keys), n), torch::kLong);
-  return {torch::stack(keys).index_select(0, idx), torch::stack(images).index_select(0, idx)};
+  const auto& id = identities_.front();
+  auto idx = torch::tensor(farthest_point_sample(id.keys, n), torch::kLong);
+  return {id.keys.index_select(0, idx), to_float(id.images.index_select(0, idx))};
 }
 
 void write_procedural_videos(const std::string& dir, int identities, int videos, int frames, int size, uint64_t seed) {

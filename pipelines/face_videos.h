@@ -55,17 +55,17 @@ class VideoFaces : public ReenactSource {
   // n of identity 0's faces, farthest-point sampled on their keys.
   GuideFrames avatar_frames(int n) override;
 
-  int identities() const { return static_cast<int>(faces_.size()); }
+  int identities() const { return static_cast<int>(identities_.size()); }
   int64_t faces() const;
   static constexpr int kGuideGap = 10;
 
  private:
-  struct Face {
-    torch::Tensor image;  // [3,R,R] uint8
-    torch::Tensor key;    // [kKeyDim]
-    int video = 0, frame = 0;
+  struct Identity {
+    torch::Tensor images;          // [n,3,R,R] uint8, in reading order
+    torch::Tensor keys;            // [n,kKeyDim]
+    std::vector<int> video, frame; // where each face was found
   };
-  std::vector<std::vector<Face>> faces_;  // per identity, in reading order
+  std::vector<Identity> identities_;
   uint64_t seed_;
 };
 
