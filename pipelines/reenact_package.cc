@@ -57,6 +57,7 @@ void write_reenact_package(const std::string& dir, const models::G2DGraph& graph
   m.input = {info.resolution, info.resolution, 3 + reenact::kKeyDim, -1.0, 1.0};
   m.output = {info.resolution, info.resolution, 3, -1.0, 1.0};
   m.use_ms_ssim_distance();
+  m.default_threshold = info.default_threshold;
   models::write_graph_weights(dir, graph, m, [&](const std::string& sf) { return graph.route_gflops(sf, info.resolution, info.resolution); });
   if (guide) {
     // Half precision halves the package; guide images need no more.

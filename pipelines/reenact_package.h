@@ -27,6 +27,7 @@ struct ReenactPackageInfo {
   std::string description;
   bool untrained = false;
   int resolution = 0;
+  double default_threshold = 0.1;  // the manifest's recommended quality-threshold
 };
 
 // Writes weights of every scale factor, the guide database (when frames are

@@ -1,4 +1,5 @@
-// The bundled avatar package through the reenactment pipeline on a real clip.
+// The bundled avatar packages (128x128 and 256x256) through the reenactment
+// pipeline on a real clip.
 #include <gtest/gtest.h>
 
 #include <torch/torch.h>
@@ -17,23 +18,38 @@
 #include "pipelines/reenact_inputs.h"
 
 namespace {
-const std::string kPackage = std::string(FIANCEE_SOURCE_DIR) + "/assets/avatar-demo";
 const std::string kClip = "/usr/share/doc/opencv-doc/examples/data/Megamind.avi";
+
+struct Bundled {
+  const char* name;
+  int resolution;
+  double mid_threshold;  // inside the range where the package's routing mixes exits (docs/results.md)
+};
+
+class BundledAvatar : public ::testing::TestWithParam<Bundled> {
+ protected:
+  std::string dir() const { return std::string(FIANCEE_SOURCE_DIR) + "/assets/" + GetParam().name; }
+};
+
+INSTANTIATE_TEST_SUITE_P(Packages, BundledAvatar,
+                         ::testing::Values(Bundled{"avatar-demo", 128, 0.1}, Bundled{"avatar-256", 256, 0.03}),
+                         [](const auto& info) { return std::to_string(info.param.resolution); });
 }  // namespace
 
-TEST(BundledAvatar, ManifestAndHashesValidate) {
-  auto pkg = fiancee::Package::open(kPackage);  // throws on any hash mismatch
+TEST_P(BundledAvatar, ManifestAndHashesValidate) {
+  auto pkg = fiancee::Package::open(dir());  // throws on any hash mismatch
   EXPECT_FALSE(pkg.manifest().untrained);
   EXPECT_EQ(pkg.manifest().pipeline, "reenact");
+  EXPECT_EQ(pkg.manifest().output.width, GetParam().resolution);
   EXPECT_GE(pkg.manifest().num_exits(), 4);
   EXPECT_GE(pkg.manifest().scale_factors.size(), 2u);
 }
 
-TEST(BundledAvatar, MidThresholdUsesSeveralExitsOnARealClip) {
+TEST_P(BundledAvatar, MidThresholdUsesSeveralExitsOnARealClip) {
   if (!std::filesystem::exists(kClip)) GTEST_SKIP() << kClip << " missing (Debian package opencv-doc)";
   fiancee::ReenactOptions o;
-  o.model_location = kPackage;
-  o.source_location = kPackage + "/source.png";
+  o.model_location = dir();
+  o.source_location = dir() + "/source.png";
   auto pipeline = fiancee::make_reenact_pipeline(o);
   cv::VideoCapture video(kClip);
   ASSERT_TRUE(video.isOpened());
@@ -46,7 +62,7 @@ TEST(BundledAvatar, MidThresholdUsesSeveralExitsOnARealClip) {
     fiancee::ImageView in{rgb.data, rgb.cols, rgb.rows, static_cast<int>(rgb.step), 3};
     fiancee::ImageView dst{out.data, out.cols, out.rows, static_cast<int>(out.step), 3};
     fiancee::RouteSettings s;
-    s.quality_threshold = 0.1;
+    s.quality_threshold = GetParam().mid_threshold;
     fiancee::FrameReport r;
     pipeline->process(in, dst, s, r);
     if (r.passthrough) continue;
@@ -58,12 +74,12 @@ TEST(BundledAvatar, MidThresholdUsesSeveralExitsOnARealClip) {
   EXPECT_GE(exits.size(), 2u) << "a mid threshold should route frames to more than one exit";
 }
 
-TEST(BundledAvatar, RelativeTransferKeepsARealDriverNearTheAvatarsKeys) {
+TEST_P(BundledAvatar, RelativeTransferKeepsARealDriverNearTheAvatarsKeys) {
   // The cartoon driver's landmark geometry (eye shape, brows, jaw) differs
   // from the procedural avatar's: absolute keys land far from anything the
   // avatar's database (and training) holds; relative ones should not.
   if (!std::filesystem::exists(kClip)) GTEST_SKIP() << kClip << " missing (Debian package opencv-doc)";
-  const auto db = fiancee::Package::open(kPackage).guide_database();
+  const auto db = fiancee::Package::open(dir()).guide_database();
   ASSERT_TRUE(db);
   const auto typical = fiancee::reenact::avatar_typical_expression(db.get());
   fiancee::face::FaceFrontEnd fe;

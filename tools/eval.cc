@@ -64,6 +64,10 @@ int eval(const Args& args) {
   const std::string driver = args.get("--driver", "");
   const std::string transfer = args.get("--expression-transfer", "relative");
   if (transfer != "relative" && transfer != "absolute") throw InputError("--expression-transfer must be relative or absolute");
+  // Two disjoint sets of held-out poses and expressions: thresholds are picked on validation, reported on test.
+  const std::string split = args.get("--split", "test");
+  if (split != "test" && split != "validation") throw InputError("--split must be test or validation");
+  const uint64_t salt = split == "test" ? 0xE7A1 : 0x7A11D000;
   torch::Tensor source, keys;
   if (driver.empty()) {
     source = heads.source(0).unsqueeze(0);
@@ -78,7 +82,7 @@ int eval(const Args& args) {
   const int chunk = 10;
   for (int start = 0; start < frames; start += chunk) {
     const int k = std::min(chunk, frames - start);
-    const auto chunk_keys = driver.empty() ? heads.frames(0, k, 0xE7A1 + static_cast<uint64_t>(start)).keys : keys.slice(0, start, start + k);
+    const auto chunk_keys = driver.empty() ? heads.frames(0, k, salt + static_cast<uint64_t>(start)).keys : keys.slice(0, start, start + k);
     rows.push_back(render_exits(*c.graph, c.setup.scale_factor, reenact::backbone_input(source, chunk_keys), chunk_keys, c.db.get(), *c.metric));
     std::fprintf(stderr, "\reval: %d/%d frames", start + k, frames);
   }

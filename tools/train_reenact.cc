@@ -58,7 +58,7 @@ class ReenactTask : public TrainTask {
     ReenactPackageInfo info{args.get("--name", "avatar-demo"),
                             "Reenactment G2D trained by `fiancee train-*` on " + what + ", " + std::to_string(resolution) + "x" +
                                 std::to_string(resolution) + "; avatar = identity 0. See docs/training.md.",
-                            false, resolution};
+                            false, resolution, std::stod(args.get("--default-threshold", "0.1"))};
     write_reenact_package(out, graph_, info, &frames, data_->source(0), args.has("--overwrite"));
   }
 
