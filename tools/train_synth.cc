@@ -58,13 +58,15 @@ class SynthTask : public TrainTask {
   TrainBatch sample(int batch, uint64_t index, Stream stream) override {
     const uint64_t first = (index + static_cast<uint64_t>(stream)) * static_cast<uint64_t>(batch);
     auto scenes = synth::scene_batch(*scenes_, first, batch);
-    const auto onehot = synth::backbone_input("asap", scenes.labels, {}, synth::kNumClasses);
-    torch::Tensor input = onehot;
+    torch::Tensor z;
     if (family_ == "oasis") {
-      std::vector<torch::Tensor> z;
-      for (int i = 0; i < batch; ++i) z.push_back(synth::noise_for_seed((first + i) % kNoisePool, oasis().config().z_dim));
-      input = synth::backbone_input("oasis", scenes.labels, torch::cat(z), synth::kNumClasses);
+      std::vector<torch::Tensor> zs;
+      for (int i = 0; i < batch; ++i) zs.push_back(synth::noise_for_seed((first + i) % kNoisePool, oasis().config().z_dim));
+      z = torch::cat(zs);
     }
+    const auto input = synth::backbone_input(family_, scenes.labels, z, synth::kNumClasses);
+    // Discriminators see the one-hot map: the input's last channels for both families.
+    const auto onehot = input.narrow(1, input.size(1) - synth::kNumClasses, synth::kNumClasses);
     return {input, scenes.images, onehot, {}, {}};
   }
 
