@@ -53,14 +53,14 @@ headgen::HeadExpression lerp(const headgen::HeadExpression& a, const headgen::He
 
 }  // namespace
 
-void for_each_frame(const std::string& source, const std::function<void(const cv::Mat&)>& f) {
+void for_each_frame(const std::string& source, const std::function<bool(const cv::Mat&)>& f) {
   cv::Mat bgr, rgb;
   if (fs::is_directory(source)) {
     for (const auto& file : sorted_entries(source)) {
       bgr = cv::imread(file, cv::IMREAD_COLOR);
       if (bgr.empty()) continue;  // not an image: folders may hold other files
       cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-      f(rgb);
+      if (!f(rgb)) return;
     }
     return;
   }
@@ -68,7 +68,7 @@ void for_each_frame(const std::string& source, const std::function<void(const cv
   if (!video.isOpened()) throw InputError(source + ": neither a folder of images nor a readable video");
   while (video.read(bgr)) {
     cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-    f(rgb);
+    if (!f(rgb)) return;
   }
 }
 
@@ -99,15 +99,16 @@ VideoFaces::VideoFaces(const std::string& dir, const VideoFacesOptions& o) : see
       int i = 0, taken = 0;
       try {
         for_each_frame(clip, [&](const cv::Mat& rgb) {
-          if (i++ % step != 0 || taken >= o.frames_per_video) return;
+          if (i++ % step != 0) return true;
           ++taken;
           const auto r = front_end.detect(rgb.data, rgb.cols, rgb.rows, static_cast<int>(rgb.step));
-          if (!r.has_face()) return;
+          if (!r.has_face()) return taken < o.frames_per_video;
           const cv::Mat crop = aligned_crop(rgb, r, o.resolution);
           images.push_back(torch::from_blob(crop.data, {o.resolution, o.resolution, 3}, torch::kUInt8).permute({2, 0, 1}).clone());
           keys.push_back(torch::tensor(r.key(), torch::kFloat));
           id.video.push_back(video);
           id.frame.push_back(i - 1);
+          return taken < o.frames_per_video;
         });
       } catch (const InputError&) {
         continue;  // not a video (a text file, a folder without images...)

@@ -20,9 +20,10 @@
 namespace fiancee::reenact {
 
 // Calls f(rgb frame) for every frame of a video, or for every image of a
-// folder sorted by name (files that are not images are skipped). Throws
-// InputError naming `source` when it is neither.
-void for_each_frame(const std::string& source, const std::function<void(const cv::Mat&)>& f);
+// folder sorted by name (files that are not images are skipped), until f
+// returns false: nothing after that is decoded. Throws InputError naming
+// `source` when it is neither.
+void for_each_frame(const std::string& source, const std::function<bool(const cv::Mat&)>& f);
 
 // The face's canonical crop (face::crop_transform) of an RGB frame, size x size RGB.
 cv::Mat aligned_crop(const cv::Mat& rgb, const face::FaceResult& face, int size);

@@ -84,7 +84,7 @@ TEST_F(VideoFolder, ErrorsNameTheFolder) {
 TEST(ForEachFrame, RefusesWhatIsNeitherVideoNorFolder) {
   const auto path = (fs::temp_directory_path() / "fiancee-not-a-video.txt").string();
   std::ofstream(path) << "text";
-  EXPECT_THROW(reenact::for_each_frame(path, [](const cv::Mat&) {}), InputError);
+  EXPECT_THROW(reenact::for_each_frame(path, [](const cv::Mat&) { return true; }), InputError);
   fs::remove(path);
 }
 

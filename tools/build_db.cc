@@ -99,6 +99,7 @@ int build_db(const Args& args) {
       images.push_back(frame_to_tensor(view, rgb)[0].to(torch::kHalf));
     }
     if (frames % 25 == 0) std::fprintf(stderr, "\rbuild-db: %d frames read, %zu with a face", frames, keys.size());
+    return true;
   });
   std::fprintf(stderr, "\rbuild-db: %d frames read, %zu with a face\n", frames, keys.size());
   if (keys.empty()) throw InputError(source + ": no face found in any frame; the database needs frames of the source person");

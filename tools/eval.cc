@@ -35,13 +35,14 @@ torch::Tensor driver_keys(const std::string& driver, const GuideDatabase* db, in
   std::vector<float> keys;
   int read = 0, used = 0;
   reenact::for_each_frame(driver, [&](const cv::Mat& rgb) {
-    if (used >= max_frames) return;
+    if (used >= max_frames) return false;
     ++read;
     const auto face = front_end.process(rgb.data, rgb.cols, rgb.rows, static_cast<int>(rgb.step));
-    if (!face.has_face()) return;
+    if (!face.has_face()) return true;
     const auto key = relative ? face.relative_key(typical) : face.key();
     keys.insert(keys.end(), key.begin(), key.end());
     ++used;
+    return true;
   });
   if (used == 0) throw InputError(driver + ": no face found in any frame of the driver");
   std::fprintf(stderr, "eval: %d of the first %d driver frames show a face (%s expression transfer)\n", used, read,
