@@ -15,15 +15,9 @@ pkg="${PACKAGE:-assets/avatar-demo}"  # PACKAGE=assets/avatar-256 for the 256x25
 mkdir -p "$(dirname "$out")"
 build/tools/fiancee inspect "$pkg" | sed -n 1,4p
 export GST_PLUGIN_PATH="$PWD/build/plugin${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
-log=build/demo-gst.log
-if ! gst-launch-1.0 -m filesrc location="$driver" ! decodebin ! videoconvert ! video/x-raw,format=RGB \
-    ! fianceereenact model-location="$pkg" source-location="$pkg/source.png" \
-      summary-interval=50 stats-location="$csv" measure-quality=true \
-    ! videoconvert ! vp8enc deadline=1 ! webmmux ! filesink location="$out" > "$log" 2>&1; then
-  cat "$log" >&2
-  echo "demo: gst-launch-1.0 failed (log above, also in $log)" >&2
-  exit 1
-fi
-grep -E "fiancee-summary" "$log" | tail -n 1 | cut -c1-400 || true
-[ -s "$out" ] || { echo "demo: no output was written to $out" >&2; exit 1; }
+. scripts/launch-lib.sh
+run_demo demo "$out" filesrc location="$driver" ! decodebin ! videoconvert ! video/x-raw,format=RGB \
+  ! fianceereenact model-location="$pkg" source-location="$pkg/source.png" \
+    summary-interval=50 stats-location="$csv" measure-quality=true \
+  ! videoconvert ! vp8enc deadline=1 ! webmmux ! filesink location="$out"
 echo "demo: wrote $out and $csv (frames without a face are passed through: passthrough=1)"

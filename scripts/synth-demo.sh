@@ -17,15 +17,9 @@ mkdir -p "$(dirname "$out")"
 rm -rf "$maps"
 build/tools/fiancee make-scenes --out "$maps" --frames "$frames" --height 128 --width 256
 export GST_PLUGIN_PATH="$PWD/build/plugin${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
-log=build/synth-demo-gst.log
-if ! gst-launch-1.0 -m multifilesrc location="$maps/labels_%04d.png" caps=image/png,framerate=10/1 ! pngdec \
-    ! fianceesynth model-location=assets/scenes-demo backbone="$backbone" quality-threshold=0.1 \
-      summary-interval=20 stats-location="$csv" measure-quality=true \
-    ! videoconvert ! vp8enc deadline=1 ! webmmux ! filesink location="$out" > "$log" 2>&1; then
-  cat "$log" >&2
-  echo "synth-demo: gst-launch-1.0 failed (log above, also in $log)" >&2
-  exit 1
-fi
-grep -E "fiancee-summary" "$log" | tail -n 1 | cut -c1-400 || true
-[ -s "$out" ] || { echo "synth-demo: no output was written to $out" >&2; exit 1; }
+. scripts/launch-lib.sh
+run_demo synth-demo "$out" multifilesrc location="$maps/labels_%04d.png" caps=image/png,framerate=10/1 ! pngdec \
+  ! fianceesynth model-location=assets/scenes-demo backbone="$backbone" quality-threshold=0.1 \
+    summary-interval=20 stats-location="$csv" measure-quality=true \
+  ! videoconvert ! vp8enc deadline=1 ! webmmux ! filesink location="$out"
 echo "synth-demo: wrote $out, $csv, and the label maps (labels_*.png ids, colour_*.png colours) in $maps"
