@@ -12,12 +12,12 @@
 
 #include "core/engine.h"
 #include "core/errors.h"
-#include "core/package.h"
-#include "models/registry.h"
 #include "core/exit_graph.h"
 #include "core/guide_db.h"
 #include "core/metrics.h"
+#include "core/package.h"
 #include "core/router.h"
+#include "models/registry.h"
 
 namespace fiancee::tools {
 
@@ -153,6 +153,13 @@ void report_sweep(const EvalFrames& f, const EvalSetup& s) {
   sweep << "\n";
   std::printf("scale factor %s, %d held-out frames, metric %s (distance to the backbone output)\n", s.scale_factor.c_str(), n, s.metric.c_str());
   std::printf("%9s %11s %7s %9s %9s %7s  exit shares (0..%d, last = backbone)\n", "threshold", "mean GFLOPs", "of BB", "mean q", "p95 q", "miss", bb);
+  // Per-frame rows read out of the tensors once, not once per threshold.
+  std::vector<std::vector<double>> predicted(n), measured(n);
+  for (int i = 0; i < n; ++i) {
+    const auto p = f.predicted[i].contiguous(), m = f.measured[i].contiguous();
+    predicted[i].assign(p.data_ptr<double>(), p.data_ptr<double>() + exits);
+    measured[i].assign(m.data_ptr<double>(), m.data_ptr<double>() + exits);
+  }
   std::vector<std::vector<double>> shares_all;
   std::vector<double> mean_g, mean_q;
   for (double t : thresholds) {
@@ -160,12 +167,10 @@ void report_sweep(const EvalFrames& f, const EvalSetup& s) {
     double g = 0;
     int misses = 0;
     for (int i = 0; i < n; ++i) {
-      std::vector<double> p(exits);
-      for (int e = 0; e < exits; ++e) p[e] = f.predicted[i][e].item<double>();
-      const int e = choose_route(p, s.gflops, t, -1, false).exit;
+      const int e = choose_route(predicted[i], s.gflops, t, -1, false).exit;
       shares[e] += 1.0 / n;
       g += s.gflops[e] / n;
-      const double q = f.measured[i][e].item<double>();
+      const double q = measured[i][e];
       qualities.push_back(q);
       if (e != bb && q >= t) ++misses;
     }
