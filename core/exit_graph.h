@@ -2,7 +2,7 @@
 // (always run), stages 1..S, and a head; branches that attach after a stage
 // and render an image; a predictor that reads the front's features. One
 // implementation per architecture family lives in models/, plus a TorchScript
-// one (core/scripted_graph.h) for backbones users bring themselves.
+// one (models/torchscript.h) for backbones users bring themselves.
 #pragma once
 
 #include <torch/types.h>
@@ -54,6 +54,10 @@ class ExitGraph {
 
   virtual void to(const torch::Device& device) = 0;
   virtual void eval() = 0;
+  // Stores 4-D weights channels-last (NHWC) or back in NCHW. Families that
+  // cannot (TorchScript) ignore it; the engine then still feeds NHWC input,
+  // which LibTorch accepts in either layout.
+  virtual void set_channels_last(bool channels_last) { (void)channels_last; }
 };
 
 }  // namespace fiancee

@@ -28,4 +28,7 @@ torch::Tensor backbone_input(const torch::Tensor& source, const torch::Tensor& k
 // without a database.
 std::vector<float> avatar_typical_expression(const GuideDatabase* database);
 
+// The key of an image from its 68 landmarks, as the front end computes it: [kKeyDim].
+torch::Tensor key_from_landmarks(const face::Landmarks& landmarks, int width, int height);
+
 }  // namespace fiancee::reenact

@@ -12,7 +12,7 @@
 #include "core/metrics.h"
 #include "core/package.h"
 #include "models/registry.h"
-#include "pipelines/reenact_package.h"
+#include "training/reenact_package.h"
 #include "pipelines/reenact_inputs.h"
 #include "tests/fixtures.h"
 

@@ -11,7 +11,7 @@
 
 #include "core/errors.h"
 #include "pipelines/face_frontend.h"
-#include "pipelines/head_generator.h"
+#include "datasets/head_generator.h"
 
 namespace fiancee {
 namespace {

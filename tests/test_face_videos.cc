@@ -9,7 +9,7 @@
 
 #include "core/errors.h"
 #include "pipelines/face_frontend.h"
-#include "pipelines/face_videos.h"
+#include "datasets/face_videos.h"
 
 namespace fiancee {
 namespace {

@@ -10,7 +10,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "pipelines/face_frontend.h"
-#include "pipelines/head_generator.h"
+#include "datasets/head_generator.h"
 
 namespace fiancee {
 namespace {

@@ -11,7 +11,7 @@
 #include "core/package.h"
 #include "core/safetensors.h"
 #include "models/registry.h"
-#include "pipelines/reenact_package.h"
+#include "training/reenact_package.h"
 #include "tests/fixtures.h"
 
 using fiancee::Package;

@@ -11,7 +11,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "core/errors.h"
-#include "pipelines/street_scenes.h"
+#include "datasets/street_scenes.h"
 #include "tests/fixtures.h"
 
 namespace fiancee {

@@ -7,11 +7,11 @@
 
 #include "models/g2d.h"
 #include "models/megaportraits.h"
-#include "tools/args.h"
+#include "tools/commands.h"
 
 namespace fiancee::tools {
 
-int flops(const Args&) {
+int flops(const Options&) {
   flops_oasis();
   std::printf("\n");
   if (flops_asap_creps() != 0) return 1;

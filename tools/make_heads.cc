@@ -3,12 +3,12 @@
 #include <cstdio>
 
 #include "core/errors.h"
-#include "pipelines/face_videos.h"
-#include "tools/args.h"
+#include "datasets/face_videos.h"
+#include "tools/commands.h"
 
 namespace fiancee::tools {
 
-int make_heads(const Args& args) {
+int make_heads(const Options& args) {
   const std::string out = args.get("--out", "");
   if (out.empty()) throw InputError("make-heads needs --out DIR");
   const int identities = args.integer("--identities", 4), videos = args.integer("--videos", 2), frames = args.integer("--frames", 48);

@@ -9,8 +9,8 @@
 #include <filesystem>
 
 #include "core/errors.h"
-#include "pipelines/street_scenes.h"
-#include "tools/args.h"
+#include "datasets/street_scenes.h"
+#include "tools/commands.h"
 
 namespace fiancee::tools {
 
@@ -22,7 +22,7 @@ void write_png(const std::string& path, const cv::Mat& m) {
 
 }  // namespace
 
-int make_scenes(const Args& args) {
+int make_scenes(const Options& args) {
   const std::string out = args.get("--out", "");
   if (out.empty()) throw InputError("make-scenes needs --out DIR");
   if (!args.positional.empty()) throw InputError("make-scenes takes no positional arguments, got '" + args.positional[0] + "'");

@@ -1,8 +1,8 @@
 // `fiancee train-backbone | train-branches | train-predictor`, one
 // implementation for every pipeline: what differs (graph, data, guides,
-// package) comes from the pipeline's TrainTask (tools/train_task.h). All three
-// share core/train_loop (seed, resumable checkpoints, progress, loss CSV) and
-// core/losses.
+// package) comes from the pipeline's TrainTask (training/train_task.h). All three
+// share training/train_loop (seed, resumable checkpoints, progress, loss CSV) and
+// training/losses.
 #include <torch/torch.h>
 
 #include <nlohmann/json.hpp>
@@ -14,61 +14,30 @@
 #include "core/engine.h"
 #include "core/errors.h"
 #include "core/guide_db.h"
-#include "core/losses.h"
+#include "training/losses.h"
 #include "core/metrics.h"
 #include "core/package.h"
 #include "core/safetensors.h"
-#include "core/train_loop.h"
+#include "training/train_loop.h"
 #include "models/oasis.h"
-#include "tools/args.h"
-#include "tools/train_task.h"
+#include "tools/commands.h"
+#include "training/train_task.h"
 
 namespace fiancee::tools {
 
+using namespace fiancee::training;
+
 namespace fs = std::filesystem;
-
-std::string Work::sf_file(std::string sf) {
-  std::replace(sf.begin(), sf.end(), '/', '_');
-  return "branches-" + sf + ".safetensors";
-}
-
-void Work::save_new() const {
-  fs::create_directories(dir);
-  const std::string p = path("architecture.json");
-  if (fs::exists(p)) {
-    const auto prev = open(dir);
-    auto a = prev.meta, b = meta;
-    a.erase("pipeline"), b.erase("pipeline");  // runs from before the field existed are reenactment runs
-    if (prev.pipeline() != pipeline() || a != b)
-      throw InputError(dir + ": holds a run with another architecture, data or seed; use a new --work directory");
-  }
-  std::ofstream(p) << meta.dump(2);
-}
-
-Work Work::open(const std::string& dir) {
-  if (dir.empty()) throw InputError("--work DIR is required");
-  const std::string p = dir + "/architecture.json";
-  std::ifstream in(p);
-  if (!in) throw InputError(p + ": missing; run `fiancee train-backbone --work " + dir + "` first");
-  Work w;
-  w.dir = dir;
-  try {
-    w.meta = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(p + ": not valid JSON (" + e.what() + ")");
-  }
-  return w;
-}
 
 namespace {
 
-std::unique_ptr<TrainTask> make_task(const Work& w, const Args& args) {
+std::unique_ptr<TrainTask> make_task(const Work& w, const Options& args) {
   if (w.pipeline() == "reenact") return make_reenact_task(w, args);
   if (w.pipeline() == "synth") return make_synth_task(w, args);
   throw InputError(w.path("architecture.json") + ": unknown pipeline '" + w.pipeline() + "'");
 }
 
-TrainLoopOptions loop_options(const Args& args, const Work& w, std::string name, int default_steps) {
+TrainLoopOptions loop_options(const Options& args, const Work& w, std::string name, int default_steps) {
   std::replace(name.begin(), name.end(), '/', '_');
   TrainLoopOptions o;
   o.name = name;
@@ -82,7 +51,7 @@ TrainLoopOptions loop_options(const Args& args, const Work& w, std::string name,
 }
 
 // --fixed-batch: every step sees the first step's batch (tests: the loss must fall).
-uint64_t batch_index(const Args& args, int step) { return args.has("--fixed-batch") ? 0 : static_cast<uint64_t>(step); }
+uint64_t batch_index(const Options& args, int step) { return args.has("--fixed-batch") ? 0 : static_cast<uint64_t>(step); }
 
 // The backbone route with gradients: front, every stage, head.
 torch::Tensor backbone_forward(ExitGraph& g, const torch::Tensor& input, std::vector<torch::Tensor>* levels = nullptr) {
@@ -116,7 +85,7 @@ std::vector<torch::Tensor> patch_outputs(const std::vector<models::Discriminator
 // networks are fully convolutional, so its resolution may differ: a 128x128
 // model fine-tuned at 256x256 starts from what it learnt (docs/training.md).
 // A resumed run's checkpoint replaces these weights.
-void init_from_package(TrainTask& task, const Work& w, const Args& args, bool branches) {
+void init_from_package(TrainTask& task, const Work& w, const Options& args, bool branches) {
   const std::string dir = args.get("--init", "");
   if (dir.empty()) return;
   const auto pkg = Package::open(dir);
@@ -140,7 +109,7 @@ void load_backbone(TrainTask& task, const Work& w) {
 
 }  // namespace
 
-int train_backbone(const Args& args) {
+int train_backbone(const Options& args) {
   const std::string dir = args.get("--work", "");
   if (dir.empty()) throw InputError("train-backbone needs --work DIR");
   const std::string pipeline = args.get("--pipeline", "reenact");
@@ -176,7 +145,7 @@ int train_backbone(const Args& args) {
 // Distillation to the backbone's output (FIANCEE Eq. 4 without the VGG and gaze
 // terms, which need pretrained networks): L1 + MS-SSIM + hinge adversarial loss
 // against one discriminator per branch ("copies") + feature matching.
-int train_branches(const Args& args) {
+int train_branches(const Options& args) {
   auto w = Work::open(args.get("--work", ""));
   auto task = make_task(w, args);
   auto& graph = task->graph();
@@ -246,7 +215,7 @@ int train_branches(const Args& args) {
 }
 
 // Labels: each branch's 1 - MS-SSIM against the backbone output; MAE loss (Sec. S2).
-int train_predictor(const Args& args) {
+int train_predictor(const Options& args) {
   auto w = Work::open(args.get("--work", ""));
   auto task = make_task(w, args);
   auto& graph = task->graph();

@@ -1,4 +1,4 @@
-#include "core/train_loop.h"
+#include "training/train_loop.h"
 
 #include <torch/torch.h>
 

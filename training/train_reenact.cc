@@ -8,13 +8,13 @@
 
 #include "core/errors.h"
 #include "models/g2d.h"
-#include "pipelines/face_videos.h"
-#include "pipelines/reenact_data.h"
+#include "datasets/face_videos.h"
+#include "datasets/reenact_data.h"
 #include "pipelines/reenact_inputs.h"
-#include "pipelines/reenact_package.h"
-#include "tools/train_task.h"
+#include "training/reenact_package.h"
+#include "training/train_task.h"
 
-namespace fiancee::tools {
+namespace fiancee::training {
 
 namespace {
 
@@ -35,7 +35,7 @@ std::unique_ptr<reenact::ReenactSource> reenact_source(const Work& w, bool avata
 
 class ReenactTask : public TrainTask {
  public:
-  ReenactTask(const Work& w, const Args& args)
+  ReenactTask(const Work& w, const Options& args)
       : work_(w),
         graph_(models::G2DConfig::from_json(w.meta.at("architecture"), w.path("architecture.json"))),
         data_(reenact_source(w, args.has("--avatar-only"))) {}
@@ -48,7 +48,7 @@ class ReenactTask : public TrainTask {
     return {reenact::backbone_input(b.source, b.key), b.driver, b.source, b.key, b.guide};
   }
 
-  void write_package(const std::string& out, const Args& args) override {
+  void write_package(const std::string& out, const Options& args) override {
     // The avatar: identity 0 of the training data, its guide database of its frames in other poses.
     const auto frames = data_->avatar_frames(args.integer("--database-size", 48));
     const int resolution = work_.meta.at("resolution").get<int>();
@@ -58,7 +58,7 @@ class ReenactTask : public TrainTask {
     ReenactPackageInfo info{args.get("--name", "avatar-demo"),
                             "Reenactment G2D trained by `fiancee train-*` on " + what + ", " + std::to_string(resolution) + "x" +
                                 std::to_string(resolution) + "; avatar = identity 0. See docs/training.md.",
-                            false, resolution, std::stod(args.get("--default-threshold", "0.1"))};
+                            false, resolution, args.has("--default-threshold") ? std::stod(args.get("--default-threshold", "")) : defaults::kQualityThreshold};
     write_reenact_package(out, graph_, info, &frames, data_->source(0), args.has("--overwrite"));
   }
 
@@ -70,7 +70,7 @@ class ReenactTask : public TrainTask {
 
 }  // namespace
 
-Work create_reenact_work(const Args& args) {
+Work create_reenact_work(const Options& args) {
   std::string data = args.get("--data", "procedural");
   if (data != "procedural") {
     if (!std::filesystem::is_directory(data))
@@ -90,6 +90,6 @@ Work create_reenact_work(const Args& args) {
   return w;
 }
 
-std::unique_ptr<TrainTask> make_reenact_task(const Work& work, const Args& args) { return std::make_unique<ReenactTask>(work, args); }
+std::unique_ptr<TrainTask> make_reenact_task(const Work& work, const Options& args) { return std::make_unique<ReenactTask>(work, args); }
 
-}  // namespace fiancee::tools
+}  // namespace fiancee::training

@@ -10,7 +10,7 @@
 #include "core/manifest.h"
 #include "models/branched_graph.h"
 
-namespace fiancee::models {
+namespace fiancee::training {
 
 // Route GFLOPs of one scale factor, backbone last.
 using RouteCosts = std::function<std::vector<double>(const std::string& scale_factor)>;
@@ -18,10 +18,10 @@ using RouteCosts = std::function<std::vector<double>(const std::string& scale_fa
 // Saves backbone.safetensors and branches-<sf>.safetensors per scale factor
 // into dir and fills manifest.weights, manifest.scale_factors (with `costs`) and
 // manifest.default_scale_factor (`default_sf`, or the last scale factor when empty).
-void write_graph_weights(const std::string& dir, const BranchedGraph& graph, Manifest& manifest, const RouteCosts& costs,
+void write_graph_weights(const std::string& dir, const models::BranchedGraph& graph, Manifest& manifest, const RouteCosts& costs,
                          const std::string& default_sf = "");
 
 // Creates dir, or throws InputError when it holds files and overwrite is false.
 void prepare_package_dir(const std::string& dir, bool overwrite);
 
-}  // namespace fiancee::models
+}  // namespace fiancee::training

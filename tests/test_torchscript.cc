@@ -10,6 +10,7 @@
 #include "core/errors.h"
 #include "core/package.h"
 #include "models/registry.h"
+#include "models/torchscript.h"
 #include "tests/fixtures.h"
 
 using fiancee::testing::TempDir;
@@ -100,4 +101,30 @@ TEST(ScriptedGraph, CorruptModuleIsNamed) {
   } catch (const fiancee::PackageError& e) {
     EXPECT_NE(std::string(e.what()).find("b1.pt"), std::string::npos) << e.what();
   }
+}
+
+TEST(ScriptedGraph, ArchitectureIsReadStrictly) {
+  const std::string origin = "pkg/manifest.json";
+  nlohmann::json arch{{"family", "torchscript"}, {"num_stages", 2}, {"attach_points", {0, 1}}, {"key_dim", 4}};
+  const auto c = fiancee::TorchScriptConfig::from_json(arch, origin);
+  EXPECT_EQ(c.num_stages, 2);
+  EXPECT_EQ(c.attach_points, (std::vector<int>{0, 1}));
+  EXPECT_EQ(c.key_dim, 4);
+  auto refused = [&](nlohmann::json j, const std::string& field) {
+    try {
+      fiancee::TorchScriptConfig::from_json(j, origin);
+      ADD_FAILURE() << j.dump() << " was accepted";
+    } catch (const fiancee::PackageError& e) {
+      EXPECT_NE(std::string(e.what()).find("field '" + field + "'"), std::string::npos) << e.what();
+    }
+  };
+  auto typo = arch;
+  typo["num_stage"] = 2;
+  refused(typo, "architecture.num_stage");
+  auto outside = arch;
+  outside["attach_points"] = {0, 2};
+  refused(outside, "architecture.attach_points[1]");
+  auto none = arch;
+  none["num_stages"] = 0;
+  refused(none, "architecture.num_stages");
 }

@@ -1,4 +1,4 @@
-#include "core/losses.h"
+#include "training/losses.h"
 
 #include <torch/torch.h>
 

@@ -15,7 +15,7 @@
 #include <opencv2/core.hpp>
 
 #include "pipelines/face_frontend.h"
-#include "pipelines/reenact_data.h"
+#include "datasets/reenact_data.h"
 
 namespace fiancee::reenact {
 

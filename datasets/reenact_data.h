@@ -1,7 +1,7 @@
 // Training and database data for the reenactment pipeline: self-reenactment
 // samples (source and driver frames of one identity; the target is the
 // driver frame) and the guide frames of a source. Procedural heads
-// (pipelines/head_generator.h) stand in for VoxCeleb, which is not reachable
+// (datasets/head_generator.h) stand in for VoxCeleb, which is not reachable
 // here; keys come from landmarks exactly as at run time.
 #pragma once
 
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "pipelines/face_frontend.h"
+#include "pipelines/reenact_inputs.h"
 
 namespace fiancee::reenact {
 
@@ -29,7 +30,7 @@ struct GuideFrames {
 };
 
 // Where the training commands get reenactment samples: procedural heads
-// (below) or real videos (pipelines/face_videos.h). Deterministic by index,
+// (below) or real videos (datasets/face_videos.h). Deterministic by index,
 // so a resumed run sees the same samples.
 class ReenactSource {
  public:
@@ -61,8 +62,5 @@ class ProceduralHeads : public ReenactSource {
   std::map<int, torch::Tensor> sources_;
   std::map<int, GuideFrames> guides_;
 };
-
-// The key of an image from its 68 landmarks, as the front end computes it: [kKeyDim].
-torch::Tensor key_from_landmarks(const face::Landmarks& landmarks, int width, int height);
 
 }  // namespace fiancee::reenact

@@ -1,4 +1,4 @@
-#include "pipelines/head_generator.h"
+#include "datasets/head_generator.h"
 
 #include <algorithm>
 #include <cmath>

@@ -10,13 +10,25 @@
 // Route GFLOPs cannot be derived from TorchScript, so the manifest's are trusted.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/exit_graph.h"
 #include "core/package.h"
 
 namespace fiancee {
+
+// The manifest's architecture of a TorchScript package, read strictly.
+struct TorchScriptConfig {
+  int num_stages = 0;
+  std::vector<int> attach_points;  // stage after which each branch leaves, in [0, num_stages)
+  int key_dim = 0;                 // the predictor's key size; 0 = none
+
+  static TorchScriptConfig from_json(const nlohmann::json& j, const std::string& origin);
+};
 
 // Throws PackageError naming the file when a role is missing or a module fails to load.
 std::shared_ptr<ExitGraph> load_scripted_graph(const Package& package);

@@ -1,4 +1,4 @@
-#include "pipelines/face_videos.h"
+#include "datasets/face_videos.h"
 
 #include <torch/torch.h>
 
@@ -15,7 +15,7 @@
 #include "core/errors.h"
 #include "core/guide_db.h"
 #include "pipelines/face_frontend.h"
-#include "pipelines/head_generator.h"
+#include "datasets/head_generator.h"
 
 namespace fiancee::reenact {
 

@@ -1,4 +1,4 @@
-#include "pipelines/street_scenes.h"
+#include "datasets/street_scenes.h"
 
 #include <torch/torch.h>
 

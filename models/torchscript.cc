@@ -1,4 +1,4 @@
-#include "core/scripted_graph.h"
+#include "models/torchscript.h"
 
 #include <torch/script.h>
 
@@ -7,8 +7,20 @@
 #include <map>
 
 #include "core/errors.h"
+#include "core/json_reader.h"
 
 namespace fiancee {
+
+TorchScriptConfig TorchScriptConfig::from_json(const nlohmann::json& j, const std::string& origin) {
+  JsonReader r(j, origin, "architecture");
+  if (r.has("family")) r.choice("family", {"torchscript"});
+  TorchScriptConfig c;
+  c.num_stages = r.integer("num_stages", 1, kMaxDepth);
+  c.attach_points = r.ints("attach_points", 0, c.num_stages - 1);
+  c.key_dim = r.has("key_dim") ? r.integer("key_dim", 0, kMaxChannels) : 0;
+  r.finish();
+  return c;
+}
 
 namespace {
 
@@ -17,17 +29,9 @@ class ScriptedGraph : public ExitGraph {
   explicit ScriptedGraph(const Package& package) {
     const auto& m = package.manifest();
     const std::string origin = package.path("manifest.json");
-    const auto& arch = *m.architecture;
-    if (!arch.contains("num_stages") || !arch["num_stages"].is_number_integer() || arch["num_stages"].get<int>() < 1)
-      throw PackageError(origin + ": architecture.num_stages must be a positive integer for a torchscript package");
-    stages_ = arch["num_stages"].get<int>();
-    if (!arch.contains("attach_points") || !arch["attach_points"].is_array())
-      throw PackageError(origin + ": architecture.attach_points must list where each branch attaches");
-    for (const auto& a : arch["attach_points"]) {
-      if (!a.is_number_integer() || a.get<int>() < 0 || a.get<int>() >= stages_)
-        throw PackageError(origin + ": architecture.attach_points must be stage numbers in [0, num_stages)");
-      attach_.push_back(a.get<int>());
-    }
+    const auto config = TorchScriptConfig::from_json(*m.architecture, origin);
+    stages_ = config.num_stages;
+    attach_ = config.attach_points;
     for (const auto& sf : m.scale_factors) scale_factors_.push_back(sf.name);
     std::vector<std::string> roles{"front", "head"};
     for (int k = 1; k <= stages_; ++k) roles.push_back("stage" + std::to_string(k));

@@ -1,9 +1,8 @@
-#include "pipelines/reenact_data.h"
+#include "datasets/reenact_data.h"
 
 #include <torch/torch.h>
 
-#include "core/guide_db.h"
-#include "pipelines/head_generator.h"
+#include "datasets/head_generator.h"
 #include "pipelines/reenact_inputs.h"
 
 namespace fiancee::reenact {
@@ -17,23 +16,6 @@ torch::Tensor to_tensor(const cv::Mat& rgb) {
 }  // namespace
 
 uint64_t mix_seed(uint64_t a, uint64_t b) { return a * 0x9E3779B97F4A7C15ULL ^ (b + 0x632BE59BD9B4E019ULL + (a << 6) + (a >> 2)); }
-
-torch::Tensor key_from_landmarks(const face::Landmarks& landmarks, int width, int height) {
-  const auto key = face::make_key(face::estimate_pose(landmarks, width, height), face::expression_features(landmarks));
-  return torch::tensor(key, torch::kFloat);
-}
-
-torch::Tensor backbone_input(const torch::Tensor& source, const torch::Tensor& key) {
-  const auto n = key.size(0);
-  auto planes = key.to(source.device(), source.scalar_type()).view({n, -1, 1, 1}).expand({n, key.size(1), source.size(2), source.size(3)});
-  return torch::cat({source.expand({n, -1, -1, -1}), planes}, 1);
-}
-
-std::vector<float> avatar_typical_expression(const GuideDatabase* database) {
-  if (!database || database->size() == 0) return std::vector<float>(face::kExprDim, 0.f);
-  const auto median = std::get<0>(database->keys().slice(1, 3, 3 + face::kExprDim).median(0)).contiguous();
-  return {median.data_ptr<float>(), median.data_ptr<float>() + face::kExprDim};
-}
 
 ProceduralHeads::ProceduralHeads(int resolution, int identities, int guide_frames, uint64_t seed)
     : resolution_(resolution), identities_(identities), guide_frames_(guide_frames), seed_(seed) {}

@@ -10,14 +10,20 @@
 #include <string>
 #include <vector>
 
+#include "core/defaults.h"
 #include "models/asap.h"
 #include "models/oasis.h"
+#include "models/registry.h"
 
 namespace fiancee {
 
 class GuideDatabase;
 
 namespace synth {
+
+// The registry's family `name` when the synthesis pipeline runs it; InputError
+// naming `what` (an option or a file) and listing those families otherwise.
+const models::Family& synth_family(const std::string& name, const std::string& what);
 
 // OASIS at height x width (divisible by 32) with widths from `base`
 // (channels base,base,base,3/4,1/2,3/8,1/4 of it, as the paper's 1024..64 taper
@@ -38,7 +44,7 @@ struct PackageInfo {
   std::string name;
   std::string description;
   bool untrained = false;
-  double default_threshold = 0.1;
+  double default_threshold = defaults::kQualityThreshold;
 };
 
 // Writes an OASIS or ASAP-Net package for height x width label maps into dir
@@ -48,7 +54,7 @@ void write_package(const std::string& dir, const models::BranchedGraph& graph, i
                    const GuideDatabase* db, bool overwrite = false);
 
 struct DemoPackageOptions {
-  std::string family = "oasis";  // or "asap"
+  std::string family = "oasis";  // a synthesis family: synth_family() checks it
   int height = 32;
   int width = 64;
   uint64_t seed = 1;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/defaults.h"
 #include "models/g2d.h"
 
 namespace fiancee {
@@ -27,7 +28,7 @@ struct ReenactPackageInfo {
   std::string description;
   bool untrained = false;
   int resolution = 0;
-  double default_threshold = 0.1;  // the manifest's recommended quality-threshold
+  double default_threshold = defaults::kQualityThreshold;  // the manifest's recommended quality-threshold
 };
 
 // Writes weights of every scale factor, the guide database (when frames are

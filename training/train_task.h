@@ -1,7 +1,7 @@
 // What the generic `fiancee train-*` commands (tools/train.cc) need from a
 // pipeline: its graph, deterministic training batches, what discriminators are
 // conditioned on, how branch guides are found, and how to write the package.
-// One task per pipeline: tools/train_reenact.cc, tools/train_synth.cc.
+// One task per pipeline: training/train_reenact.cc, training/train_synth.cc.
 #pragma once
 
 #include <torch/types.h>
@@ -13,7 +13,7 @@
 #include <string>
 
 #include "models/branched_graph.h"
-#include "tools/args.h"
+#include "training/options.h"
 
 namespace fiancee {
 class GuideDatabase;
@@ -22,7 +22,7 @@ class SceneSource;
 }
 }  // namespace fiancee
 
-namespace fiancee::tools {
+namespace fiancee::training {
 
 // A training run's work directory: <dir>/architecture.json (what is trained
 // on what data, written by train-backbone), <dir>/checkpoints/, the trained
@@ -59,10 +59,10 @@ class TrainTask {
   virtual int condition_channels() const = 0;
   // After the backbone is trained, before the branches are: a database the
   // graph queries itself (OASIS patches) is built here and kept in the work dir.
-  virtual void prepare_guides(const Args& args) { (void)args; }
+  virtual void prepare_guides(const Options& args) { (void)args; }
   virtual GuideDatabase* guide_database() { return nullptr; }
   // Writes the finished package to `out`.
-  virtual void write_package(const std::string& out, const Args& args) = 0;
+  virtual void write_package(const std::string& out, const Options& args) = 0;
 };
 
 // Scenes of a synthesis run's data ("procedural" or a Cityscapes-style folder);
@@ -70,9 +70,9 @@ class TrainTask {
 std::unique_ptr<synth::SceneSource> scene_source(const std::string& data, int height, int width, uint64_t seed, bool held_out);
 
 // The run's meta from train-backbone's arguments (pipeline-specific options).
-Work create_reenact_work(const Args& args);
-Work create_synth_work(const Args& args);
-std::unique_ptr<TrainTask> make_reenact_task(const Work& work, const Args& args);
-std::unique_ptr<TrainTask> make_synth_task(const Work& work, const Args& args);
+Work create_reenact_work(const Options& args);
+Work create_synth_work(const Options& args);
+std::unique_ptr<TrainTask> make_reenact_task(const Work& work, const Options& args);
+std::unique_ptr<TrainTask> make_synth_task(const Work& work, const Options& args);
 
-}  // namespace fiancee::tools
+}  // namespace fiancee::training

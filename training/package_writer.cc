@@ -1,4 +1,4 @@
-#include "models/package_writer.h"
+#include "training/package_writer.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -6,9 +6,9 @@
 #include "core/errors.h"
 #include "core/safetensors.h"
 
-namespace fiancee::models {
+namespace fiancee::training {
 
-void write_graph_weights(const std::string& dir, const BranchedGraph& graph, Manifest& m, const RouteCosts& costs,
+void write_graph_weights(const std::string& dir, const models::BranchedGraph& graph, Manifest& m, const RouteCosts& costs,
                          const std::string& default_sf) {
   m.weights = "backbone.safetensors";
   safetensors::save(dir + "/" + m.weights, graph.backbone_state(), {{"role", "backbone"}});
@@ -29,4 +29,4 @@ void prepare_package_dir(const std::string& dir, bool overwrite) {
   fs::create_directories(dir);
 }
 
-}  // namespace fiancee::models
+}  // namespace fiancee::training

@@ -1,4 +1,4 @@
-#include "pipelines/reenact_package.h"
+#include "training/reenact_package.h"
 
 #include <torch/torch.h>
 
@@ -13,9 +13,9 @@
 #include "core/package.h"
 #include "core/safetensors.h"
 #include "models/g2d.h"
-#include "models/package_writer.h"
+#include "training/package_writer.h"
 #include "pipelines/image_io.h"
-#include "pipelines/reenact_data.h"
+#include "datasets/reenact_data.h"
 #include "pipelines/reenact_inputs.h"
 
 namespace fiancee {
@@ -45,7 +45,7 @@ models::G2DConfig reenact_config(int c, bool guide, const std::vector<std::strin
 
 void write_reenact_package(const std::string& dir, const models::G2DGraph& graph, const ReenactPackageInfo& info,
                            const reenact::GuideFrames* guide, const torch::Tensor& source, bool overwrite) {
-  models::prepare_package_dir(dir, overwrite);
+  training::prepare_package_dir(dir, overwrite);
   const auto& cfg = graph.config();
   Manifest m;
   m.name = info.name;
@@ -58,7 +58,7 @@ void write_reenact_package(const std::string& dir, const models::G2DGraph& graph
   m.output = {info.resolution, info.resolution, 3, -1.0, 1.0};
   m.use_ms_ssim_distance();
   m.default_threshold = info.default_threshold;
-  models::write_graph_weights(dir, graph, m, [&](const std::string& sf) { return graph.route_gflops(sf, info.resolution, info.resolution); });
+  training::write_graph_weights(dir, graph, m, [&](const std::string& sf) { return graph.route_gflops(sf, info.resolution, info.resolution); });
   if (guide) {
     // Half precision halves the package; guide images need no more.
     GuideDatabase db(guide->keys, guide->images.to(torch::kHalf));

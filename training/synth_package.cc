@@ -1,4 +1,4 @@
-#include "pipelines/synth_package.h"
+#include "training/synth_package.h"
 
 #include <torch/torch.h>
 
@@ -9,11 +9,18 @@
 #include "core/errors.h"
 #include "core/guide_db.h"
 #include "core/package.h"
-#include "models/package_writer.h"
-#include "pipelines/street_scenes.h"
+#include "training/package_writer.h"
+#include "datasets/street_scenes.h"
 #include "pipelines/synth_inputs.h"
 
 namespace fiancee::synth {
+
+const models::Family& synth_family(const std::string& name, const std::string& what) {
+  const auto* family = models::find_family(name);
+  if (!family || !family->synth())
+    throw InputError(what + " '" + name + "' is not a synthesis family (known: " + models::synth_family_names() + ")");
+  return *family;
+}
 
 models::OasisConfig oasis_config(int num_classes, int height, int width, int base, bool guide,
                                  const std::vector<std::string>& scale_factors) {
@@ -67,7 +74,7 @@ GuideDatabase build_patch_database(models::OasisGraph& graph, const torch::Tenso
   for (int64_t start = 0; start < labels.size(0); start += chunk) {
     const int64_t n = std::min(chunk, labels.size(0) - start);
     auto zz = z.size(0) == 1 ? z : z.narrow(0, start, n);
-    auto x = graph.front(backbone_input("oasis", labels.narrow(0, start, n), zz, cfg.num_classes));
+    auto x = graph.front(backbone_input(models::family(models::FamilyId::Oasis), labels.narrow(0, start, n), zz, cfg.num_classes));
     auto e = graph.guide_entries(x, graph.stage(2, graph.stage(1, x)));
     keys.push_back(e.keys);
     classes.push_back(e.labels);
@@ -86,7 +93,7 @@ GuideDatabase build_patch_database(models::OasisGraph& graph, const torch::Tenso
 
 void write_package(const std::string& dir, const models::BranchedGraph& graph, int height, int width, const PackageInfo& info,
                    const GuideDatabase* db, bool overwrite) {
-  models::prepare_package_dir(dir, overwrite);
+  training::prepare_package_dir(dir, overwrite);
   Manifest m;
   m.name = info.name;
   m.description = info.description;
@@ -100,10 +107,10 @@ void write_package(const std::string& dir, const models::BranchedGraph& graph, i
     if (c.height != height || c.width != width)
       throw InputError(dir + ": the OASIS graph renders " + std::to_string(c.height) + "x" + std::to_string(c.width) + ", not " +
                        std::to_string(height) + "x" + std::to_string(width));
-    m.family = "oasis";
+    m.family = models::family(models::FamilyId::Oasis).name;
     m.architecture = std::make_shared<const nlohmann::json>(c.to_json());
     m.input = {width, height, c.label_channels(), 0.0, 1.0};
-    models::write_graph_weights(dir, graph, m, [&](const std::string& sf) { return oasis->route_gflops(sf); });
+    training::write_graph_weights(dir, graph, m, [&](const std::string& sf) { return oasis->route_gflops(sf); });
     if (db) {
       db->save(dir, "guide");
       m.guide_database = GuideDatabaseEntry{"guide", c.front_out(), db->value_shape(),
@@ -113,10 +120,10 @@ void write_package(const std::string& dir, const models::BranchedGraph& graph, i
   } else if (const auto* asap = dynamic_cast<const models::AsapGraph*>(&graph)) {
     if (db) throw InputError(dir + ": ASAP-Net packages take no patch database");
     const auto& c = asap->config();
-    m.family = "asap";
+    m.family = models::family(models::FamilyId::Asap).name;
     m.architecture = std::make_shared<const nlohmann::json>(c.to_json());
     m.input = {width, height, c.input_channels(), 0.0, 1.0};
-    models::write_graph_weights(dir, graph, m, [&](const std::string& sf) { return asap->route_gflops(sf, height, width); });
+    training::write_graph_weights(dir, graph, m, [&](const std::string& sf) { return asap->route_gflops(sf, height, width); });
   } else {
     throw InputError(dir + ": only OASIS and ASAP-Net graphs make synthesis packages");
   }
@@ -124,27 +131,34 @@ void write_package(const std::string& dir, const models::BranchedGraph& graph, i
 }
 
 void write_demo_package(const std::string& dir, const DemoPackageOptions& o) {
+  const auto& family = synth_family(o.family, "demo package family");
   torch::manual_seed(o.seed);
   const std::vector<std::string> sfs{"1/2", "1/4"};
-  const PackageInfo info{"scenes-" + o.family + "-untrained",
+  const PackageInfo info{"scenes-" + family.name + "-untrained",
                          "Random, UNTRAINED weights: exercises the engine and the element; its images are noise-like.", true,
                          0.05};  // the trained scenes-demo's threshold, so tests see a non-0.1 package default
-  if (o.family == "asap") {
-    models::AsapGraph graph(asap_config(kNumClasses, 16, sfs));
-    write_package(dir, graph, o.height, o.width, info, nullptr);
-    return;
+  switch (family.id) {
+    case models::FamilyId::Asap: {
+      models::AsapGraph graph(asap_config(kNumClasses, 16, sfs));
+      write_package(dir, graph, o.height, o.width, info, nullptr);
+      return;
+    }
+    case models::FamilyId::Oasis: {
+      models::OasisGraph graph(oasis_config(kNumClasses, o.height, o.width, 16, o.with_database, sfs));
+      graph.eval();
+      if (!o.with_database) {
+        write_package(dir, graph, o.height, o.width, info, nullptr);
+        return;
+      }
+      StreetScenes scenes(o.height, o.width, o.seed);
+      const auto batch = scene_batch(scenes, 0, 8);
+      const auto db = build_patch_database(graph, batch.labels, noise_for_seed(0, graph.config().z_dim), 4);
+      write_package(dir, graph, o.height, o.width, info, &db);
+      return;
+    }
+    default:
+      throw InputError("no demo configuration for " + family.title + " packages");
   }
-  if (o.family != "oasis") throw InputError("demo synthesis packages are 'oasis' or 'asap', not '" + o.family + "'");
-  models::OasisGraph graph(oasis_config(kNumClasses, o.height, o.width, 16, o.with_database, sfs));
-  graph.eval();
-  if (!o.with_database) {
-    write_package(dir, graph, o.height, o.width, info, nullptr);
-    return;
-  }
-  StreetScenes scenes(o.height, o.width, o.seed);
-  const auto batch = scene_batch(scenes, 0, 8);
-  const auto db = build_patch_database(graph, batch.labels, noise_for_seed(0, graph.config().z_dim), 4);
-  write_package(dir, graph, o.height, o.width, info, &db);
 }
 
 }  // namespace fiancee::synth
