@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "core/defaults.h"
+
 namespace fiancee {
 
 struct ImageSpec {
@@ -47,7 +49,7 @@ struct Manifest {
   ImageSpec output;
   std::string metric;               // "1-ms-ssim", "lpips-alex", ...
   std::string metric_unit;
-  double default_threshold = 0.1;
+  double default_threshold = defaults::kQualityThreshold;
   std::string weights;              // backbone weights file ("" for TorchScript packages)
   std::vector<ScaleFactorEntry> scale_factors;
   std::string default_scale_factor;

@@ -11,9 +11,9 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
-#include <set>
 
 #include "core/errors.h"
+#include "core/json_reader.h"
 #include "core/scale_factor.h"
 #include "models/blocks.h"
 #include "models/state_dict.h"
@@ -172,39 +172,6 @@ struct BranchSet : torch::nn::Module {
   torch::nn::Sequential predictor;
 };
 
-// --- strict JSON reading ---------------------------------------------------
-
-std::string field(const char* key) { return std::string("architecture.") + key; }
-
-const json& member(const json& j, const char* key, const std::string& origin) {
-  if (!j.contains(key)) throw PackageError(origin + ": " + field(key) + " is missing");
-  return j[key];
-}
-
-int integer(const json& j, const char* key, const std::string& origin, int min) {
-  const auto& v = member(j, key, origin);
-  if (!v.is_number_integer() || v.get<long long>() < min || v.get<long long>() > (1LL << 30))
-    throw PackageError(origin + ": " + field(key) + " must be an integer >= " + std::to_string(min) + ", found " + v.dump());
-  return v.get<int>();
-}
-
-std::vector<int> ints(const json& j, const char* key, const std::string& origin, int min) {
-  const auto& v = member(j, key, origin);
-  if (!v.is_array()) throw PackageError(origin + ": " + field(key) + " must be an array of integers, found " + v.dump());
-  std::vector<int> out;
-  for (const auto& e : v) {
-    if (!e.is_number_integer() || e.get<long long>() < min || e.get<long long>() > (1LL << 30))
-      throw PackageError(origin + ": " + field(key) + " must hold integers >= " + std::to_string(min) + ", found " + e.dump());
-    out.push_back(e.get<int>());
-  }
-  return out;
-}
-
-void only_known(const json& j, const std::set<std::string>& known, const std::string& where, const std::string& origin) {
-  for (const auto& [k, v] : j.items())
-    if (!known.count(k)) throw PackageError(origin + ": " + where + "." + k + " is not a field of this architecture");
-}
-
 }  // namespace
 
 // --- AsapConfig --------------------------------------------------------------
@@ -241,40 +208,8 @@ void AsapConfig::add_scale_factor(const std::string& name) {
   branches.emplace_back(sf.str(), set);
 }
 
-void AsapConfig::validate(const std::string& origin) const {
-  const auto bad = [&](const std::string& what) { throw PackageError(origin + ": architecture." + what); };
-  if (num_classes < 1) bad("num_classes must be at least 1");
-  if (extra_lr_channels < 0) bad("extra_lr_channels must not be negative");
-  if (!power_of_two(input_downsample)) bad("input_downsample must be a power of 2 (1 = none), found " + std::to_string(input_downsample));
-  if (lr_channels.empty()) bad("lr_channels must list at least the first conv's width");
-  for (int c : lr_channels)
-    if (c < 1) bad("lr_channels must hold positive widths");
-  if (downsampling() > 1024) bad("lr_channels and input_downsample give a downsampling above 1024");
-  if (num_stages < 0) bad("num_stages must not be negative");
-  if (mlp_width < 1 || mlp_hidden < 1 || out_channels < 1) bad("mlp_width, mlp_hidden and out_channels must be positive");
-  if (guide_channels < 0 || key_dim < 0) bad("guide_channels and key_dim must not be negative");
-  if (predictor_grid < 1) bad("predictor_grid must be at least 1");
-  for (int h : predictor_hidden)
-    if (h < 1) bad("predictor_hidden must hold positive widths");
-  for (size_t b = 0; b < attach_points.size(); ++b)
-    if (attach_points[b] < 0 || attach_points[b] > num_stages)
-      bad("attach_points[" + std::to_string(b) + "] = " + std::to_string(attach_points[b]) + " is outside 0.." + std::to_string(num_stages));
-  if (!branch_mlp_hidden.empty() && branch_mlp_hidden.size() != attach_points.size())
-    bad("branch_mlp_hidden must be empty or hold one entry per attach point");
-  if (branches.empty()) bad("branches must hold at least one scale factor");
-  for (const auto& [sf, set] : branches) {
-    try {
-      ScaleFactor::parse(sf);
-    } catch (const InputError& e) {
-      bad("branches: " + std::string(e.what()));
-    }
-    if (set.size() != attach_points.size())
-      bad("branches." + sf + " must hold one branch per attach point (" + std::to_string(attach_points.size()) + ")");
-    for (size_t b = 0; b < set.size(); ++b)
-      if (set[b].adapter < 1 || set[b].mlp_width < 1 || set[b].mlp_hidden < 1)
-        bad("branches." + sf + "[" + std::to_string(b) + "] needs positive adapter, mlp_width and mlp_hidden");
-  }
-}
+// Code-built configs get exactly the checks a package's gets.
+void AsapConfig::validate(const std::string& origin) const { from_json(to_json(), origin); }
 
 AsapConfig AsapConfig::paper(const std::vector<std::string>& scale_factors) {
   AsapConfig c;
@@ -324,65 +259,49 @@ AsapConfig AsapConfig::tiny(const std::vector<std::string>& scale_factors) {
 }
 
 AsapConfig AsapConfig::from_json(const json& j, const std::string& origin) {
-  if (!j.is_object()) throw PackageError(origin + ": architecture must be an object");
-  only_known(j,
-             {"family", "num_classes", "extra_lr_channels", "input_downsample", "lr_channels", "num_stages", "mlp_width",
-              "mlp_hidden", "out_channels", "guide_channels", "key_dim", "predictor_grid", "predictor_hidden",
-              "min_adapter_channels", "min_mlp_channels", "attach_points", "branch_mlp_hidden", "branches"},
-             "architecture", origin);
-  if (j.contains("family") && j["family"] != "asap")
-    throw PackageError(origin + ": architecture.family is " + j["family"].dump() + ", expected \"asap\"");
+  JsonReader r(j, origin, "architecture");
+  if (r.has("family")) r.choice("family", {"asap"});
   AsapConfig c;
-  c.num_classes = integer(j, "num_classes", origin, 1);
-  c.extra_lr_channels = integer(j, "extra_lr_channels", origin, 0);
-  c.input_downsample = integer(j, "input_downsample", origin, 1);
-  c.lr_channels = ints(j, "lr_channels", origin, 1);
-  c.num_stages = integer(j, "num_stages", origin, 0);
-  c.mlp_width = integer(j, "mlp_width", origin, 1);
-  c.mlp_hidden = integer(j, "mlp_hidden", origin, 1);
-  c.out_channels = integer(j, "out_channels", origin, 1);
-  c.guide_channels = integer(j, "guide_channels", origin, 0);
-  c.key_dim = integer(j, "key_dim", origin, 0);
-  c.predictor_grid = integer(j, "predictor_grid", origin, 1);
-  c.predictor_hidden = ints(j, "predictor_hidden", origin, 1);
-  c.min_adapter_channels = integer(j, "min_adapter_channels", origin, 1);
-  c.min_mlp_channels = integer(j, "min_mlp_channels", origin, 1);
-  c.attach_points = ints(j, "attach_points", origin, 0);
-  c.branch_mlp_hidden = ints(j, "branch_mlp_hidden", origin, 1);
-  // An array, not an object: the order of the scale factors is the manifest's order.
-  const auto& br = member(j, "branches", origin);
-  if (!br.is_array())
-    throw PackageError(origin + ": architecture.branches must be an array of {scale_factor, exits}, found " + br.dump());
-  for (size_t i = 0; i < br.size(); ++i) {
-    const std::string where = "architecture.branches[" + std::to_string(i) + "]";
-    const auto& entry = br[i];
-    if (!entry.is_object()) throw PackageError(origin + ": " + where + " must be {scale_factor, exits}");
-    only_known(entry, {"scale_factor", "exits"}, where, origin);
-    if (!entry.contains("scale_factor") || !entry["scale_factor"].is_string())
-      throw PackageError(origin + ": " + where + ".scale_factor must be a string like \"1/2\"");
-    const std::string sf = entry["scale_factor"].get<std::string>();
-    for (const auto& [seen, unused] : c.branches)
-      if (seen == sf) throw PackageError(origin + ": architecture.branches lists scale factor " + sf + " twice");
-    if (!entry.contains("exits") || !entry["exits"].is_array()) throw PackageError(origin + ": " + where + ".exits must be an array of branches");
-    const auto& set = entry["exits"];
+  c.num_classes = r.integer("num_classes", 1, kMaxChannels);
+  c.extra_lr_channels = r.integer("extra_lr_channels", 0, kMaxChannels);
+  c.input_downsample = r.integer("input_downsample", 1, kMaxSide);
+  if (!power_of_two(c.input_downsample))
+    r.fail_at("input_downsample", "must be a power of 2 (1 = none), found " + std::to_string(c.input_downsample));
+  c.lr_channels = r.ints("lr_channels", 1, kMaxChannels);
+  if (c.lr_channels.empty()) r.fail_at("lr_channels", "must list at least the first conv's width");
+  // Checked on the length first: every conv after the first doubles S, which could overflow.
+  if (c.lr_channels.size() > 11 || c.downsampling() > 1024)
+    r.fail_at("lr_channels", "has, with input_downsample, a downsampling above 1024");
+  c.num_stages = r.integer("num_stages", 0, kMaxDepth);
+  c.mlp_width = r.integer("mlp_width", 1, kMaxChannels);
+  c.mlp_hidden = r.integer("mlp_hidden", 1, kMaxDepth);
+  c.out_channels = r.integer("out_channels", 1, kMaxChannels);
+  c.guide_channels = r.integer("guide_channels", 0, kMaxChannels);
+  c.key_dim = r.integer("key_dim", 0, kMaxChannels);
+  c.predictor_grid = r.integer("predictor_grid", 1, kMaxSide);
+  c.predictor_hidden = r.ints("predictor_hidden", 1, kMaxChannels);
+  c.min_adapter_channels = r.integer("min_adapter_channels", 1, kMaxChannels);
+  c.min_mlp_channels = r.integer("min_mlp_channels", 1, kMaxChannels);
+  c.attach_points = r.ints("attach_points", 0, c.num_stages);
+  c.branch_mlp_hidden = r.ints("branch_mlp_hidden", 1, kMaxDepth);
+  if (!c.branch_mlp_hidden.empty() && c.branch_mlp_hidden.size() != c.attach_points.size())
+    r.fail_at("branch_mlp_hidden", "must be empty or hold one entry per attach point (" + std::to_string(c.attach_points.size()) +
+                                       "), found " + std::to_string(c.branch_mlp_hidden.size()));
+  // A list, not a map: the order of the scale factors is the manifest's order.
+  for (auto& [sf, entry] : scale_factor_list(r, "branches", "scale_factor")) {
     std::vector<AsapBranchSpec> specs;
-    for (size_t b = 0; b < set.size(); ++b) {
-      const auto& e = set[b];
-      const std::string at = where + ".exits[" + std::to_string(b) + "]";
-      if (!e.is_object()) throw PackageError(origin + ": " + at + " must be {adapter, mlp_width, mlp_hidden}");
-      only_known(e, {"adapter", "mlp_width", "mlp_hidden"}, at, origin);
+    for (JsonReader e : entry.array("exits").items(c.attach_points.size(), "one per attach point")) {
       AsapBranchSpec s;
-      const std::pair<const char*, int*> fields[] = {{"adapter", &s.adapter}, {"mlp_width", &s.mlp_width}, {"mlp_hidden", &s.mlp_hidden}};
-      for (const auto& [key, dst] : fields) {
-        if (!e.contains(key) || !e[key].is_number_integer() || e[key].get<long long>() < 1 || e[key].get<long long>() > (1LL << 30))
-          throw PackageError(origin + ": " + at + "." + key + " must be a positive integer");
-        *dst = e[key].get<int>();
-      }
+      s.adapter = e.integer("adapter", 1, kMaxChannels);
+      s.mlp_width = e.integer("mlp_width", 1, kMaxChannels);
+      s.mlp_hidden = e.integer("mlp_hidden", 1, kMaxDepth);
+      e.finish();
       specs.push_back(s);
     }
+    entry.finish();
     c.branches.emplace_back(sf, specs);
   }
-  c.validate(origin);
+  r.finish();
   return c;
 }
 

@@ -9,9 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
-#include <set>
 
 #include "core/errors.h"
+#include "core/json_reader.h"
 #include "core/scale_factor.h"
 #include "models/blocks.h"
 #include "models/state_dict.h"
@@ -263,44 +263,6 @@ torch::Tensor fuse(const torch::Tensor& res, int64_t h, int64_t w, int rank) {
   return (torch::matmul(rows, cols) * 0.5).permute({0, 2, 3, 1}).reshape({n, h * w, c});
 }
 
-// --- strict JSON reading ---------------------------------------------------
-
-const json& member(const json& j, const std::string& where, const char* key, const std::string& origin) {
-  if (!j.contains(key)) throw PackageError(origin + ": " + where + "." + key + " is missing");
-  return j[key];
-}
-
-int integer(const json& j, const std::string& where, const char* key, const std::string& origin, int min) {
-  const auto& v = member(j, where, key, origin);
-  if (!v.is_number_integer() || v.get<long long>() < min || v.get<long long>() > (1LL << 30))
-    throw PackageError(origin + ": " + where + "." + key + " must be an integer >= " + std::to_string(min) + ", found " + v.dump());
-  return v.get<int>();
-}
-
-double number(const json& j, const std::string& where, const char* key, const std::string& origin) {
-  const auto& v = member(j, where, key, origin);
-  if (!v.is_number() || !std::isfinite(v.get<double>()) || v.get<double>() < 0)
-    throw PackageError(origin + ": " + where + "." + key + " must be a non-negative number, found " + v.dump());
-  return v.get<double>();
-}
-
-std::vector<int> ints(const json& j, const std::string& where, const char* key, const std::string& origin, int min) {
-  const auto& v = member(j, where, key, origin);
-  if (!v.is_array()) throw PackageError(origin + ": " + where + "." + key + " must be an array of integers, found " + v.dump());
-  std::vector<int> out;
-  for (const auto& e : v) {
-    if (!e.is_number_integer() || e.get<long long>() < min || e.get<long long>() > (1LL << 30))
-      throw PackageError(origin + ": " + where + "." + key + " must hold integers >= " + std::to_string(min) + ", found " + e.dump());
-    out.push_back(e.get<int>());
-  }
-  return out;
-}
-
-void only_known(const json& j, const std::set<std::string>& known, const std::string& where, const std::string& origin) {
-  for (const auto& [k, v] : j.items())
-    if (!known.count(k)) throw PackageError(origin + ": " + where + "." + k + " is not a field of this architecture");
-}
-
 std::vector<int> scaled(const std::vector<int>& widths, const ScaleFactor& sf, int min) {
   std::vector<int> out;
   for (int w : widths) out.push_back(sf.scale(w, min));
@@ -319,46 +281,8 @@ void CrepsConfig::add_scale_factor(const std::string& name) {
   branches.emplace_back(sf.str(), set);
 }
 
-void CrepsConfig::validate(const std::string& origin) const {
-  const auto bad = [&](const std::string& what) { throw PackageError(origin + ": architecture." + what); };
-  if (z_dim < 1 || w_dim < 1 || mapping_layers < 1) bad("z_dim, w_dim and mapping_layers must be positive");
-  if (!(mapping_lr_multiplier > 0) || !std::isfinite(mapping_lr_multiplier)) bad("mapping_lr_multiplier must be positive");
-  if (block_channels.empty()) bad("block_channels must list at least one synthesis block");
-  for (int ch : block_channels)
-    if (ch < 1) bad("block_channels must hold positive widths");
-  if (block_channels[0] % 2 != 0) bad("block_channels[0] must be even (sin and cos line features)");
-  if (rank < 1) bad("rank must be at least 1");
-  if (!(bandwidth >= 0) || !std::isfinite(bandwidth)) bad("bandwidth must be a non-negative number");
-  if (biline_channels < 1 || out_channels < 1) bad("biline_channels and out_channels must be positive");
-  for (int d : decoder_hidden)
-    if (d < 1) bad("decoder_hidden must hold positive widths");
-  for (int r : refine_channels)
-    if (r < 1) bad("refine_channels must hold positive widths");
-  if (height < 1 || width < 1) bad("height and width must be positive");
-  if (key_dim < 0) bad("key_dim must not be negative");
-  for (int h : predictor_hidden)
-    if (h < 1) bad("predictor_hidden must hold positive widths");
-  for (size_t b = 0; b < attach_points.size(); ++b)
-    if (attach_points[b] < 1 || attach_points[b] > num_blocks())
-      bad("attach_points[" + std::to_string(b) + "] = " + std::to_string(attach_points[b]) + " is outside 1.." + std::to_string(num_blocks()) +
-          " (a branch needs the 2D feature of at least one block)");
-  if (branches.empty()) bad("branches must hold at least one scale factor");
-  for (const auto& [sf, set] : branches) {
-    try {
-      ScaleFactor::parse(sf);
-    } catch (const InputError& e) {
-      bad("branches: " + std::string(e.what()));
-    }
-    if (set.size() != attach_points.size())
-      bad("branches." + sf + " must hold one branch per attach point (" + std::to_string(attach_points.size()) + ")");
-    for (size_t b = 0; b < set.size(); ++b) {
-      for (int d : set[b].decoder_hidden)
-        if (d < 1) bad("branches." + sf + "[" + std::to_string(b) + "].decoder_hidden must hold positive widths");
-      for (int r : set[b].refine)
-        if (r < 1) bad("branches." + sf + "[" + std::to_string(b) + "].refine must hold positive widths");
-    }
-  }
-}
+// Code-built configs get exactly the checks a package's gets.
+void CrepsConfig::validate(const std::string& origin) const { from_json(to_json(), origin); }
 
 CrepsConfig CrepsConfig::paper(const std::vector<std::string>& scale_factors) {
   CrepsConfig c;
@@ -391,59 +315,43 @@ CrepsConfig CrepsConfig::tiny(const std::vector<std::string>& scale_factors) {
 }
 
 CrepsConfig CrepsConfig::from_json(const json& j, const std::string& origin) {
-  const std::string a = "architecture";
-  if (!j.is_object()) throw PackageError(origin + ": architecture must be an object");
-  only_known(j,
-             {"family", "z_dim", "w_dim", "mapping_layers", "mapping_lr_multiplier", "block_channels", "rank", "bandwidth",
-              "biline_channels", "decoder_hidden", "refine_channels", "out_channels", "height", "width", "key_dim",
-              "predictor_hidden", "min_channels", "attach_points", "branches"},
-             a, origin);
-  if (j.contains("family") && j["family"] != "creps")
-    throw PackageError(origin + ": architecture.family is " + j["family"].dump() + ", expected \"creps\"");
+  JsonReader r(j, origin, "architecture");
+  if (r.has("family")) r.choice("family", {"creps"});
   CrepsConfig c;
-  c.z_dim = integer(j, a, "z_dim", origin, 1);
-  c.w_dim = integer(j, a, "w_dim", origin, 1);
-  c.mapping_layers = integer(j, a, "mapping_layers", origin, 1);
-  c.mapping_lr_multiplier = number(j, a, "mapping_lr_multiplier", origin);
-  c.block_channels = ints(j, a, "block_channels", origin, 1);
-  c.rank = integer(j, a, "rank", origin, 1);
-  c.bandwidth = number(j, a, "bandwidth", origin);
-  c.biline_channels = integer(j, a, "biline_channels", origin, 1);
-  c.decoder_hidden = ints(j, a, "decoder_hidden", origin, 1);
-  c.refine_channels = ints(j, a, "refine_channels", origin, 1);
-  c.out_channels = integer(j, a, "out_channels", origin, 1);
-  c.height = integer(j, a, "height", origin, 1);
-  c.width = integer(j, a, "width", origin, 1);
-  c.key_dim = integer(j, a, "key_dim", origin, 0);
-  c.predictor_hidden = ints(j, a, "predictor_hidden", origin, 1);
-  c.min_channels = integer(j, a, "min_channels", origin, 1);
-  c.attach_points = ints(j, a, "attach_points", origin, 0);
-  // An array, not an object: the order of the scale factors is the manifest's order.
-  const auto& br = member(j, a, "branches", origin);
-  if (!br.is_array())
-    throw PackageError(origin + ": architecture.branches must be an array of {scale_factor, exits}, found " + br.dump());
-  for (size_t i = 0; i < br.size(); ++i) {
-    const std::string where = "architecture.branches[" + std::to_string(i) + "]";
-    const auto& entry = br[i];
-    if (!entry.is_object()) throw PackageError(origin + ": " + where + " must be {scale_factor, exits}");
-    only_known(entry, {"scale_factor", "exits"}, where, origin);
-    if (!entry.contains("scale_factor") || !entry["scale_factor"].is_string())
-      throw PackageError(origin + ": " + where + ".scale_factor must be a string like \"1/2\"");
-    const std::string sf = entry["scale_factor"].get<std::string>();
-    for (const auto& [seen, unused] : c.branches)
-      if (seen == sf) throw PackageError(origin + ": architecture.branches lists scale factor " + sf + " twice");
-    const auto& set = member(entry, where, "exits", origin);
-    if (!set.is_array()) throw PackageError(origin + ": " + where + ".exits must be an array of branches");
+  c.z_dim = r.integer("z_dim", 1, kMaxChannels);
+  c.w_dim = r.integer("w_dim", 1, kMaxChannels);
+  c.mapping_layers = r.integer("mapping_layers", 1, kMaxDepth);
+  c.mapping_lr_multiplier = r.number("mapping_lr_multiplier");
+  if (c.mapping_lr_multiplier <= 0) r.fail_at("mapping_lr_multiplier", "must be positive, found " + json(c.mapping_lr_multiplier).dump());
+  c.block_channels = r.ints("block_channels", 1, kMaxChannels);
+  if (c.block_channels.empty() || c.num_blocks() > kMaxDepth)
+    r.fail_at("block_channels", "must list 1 to " + std::to_string(kMaxDepth) + " synthesis blocks");
+  if (c.block_channels[0] % 2 != 0) r.fail_at("block_channels[0]", "must be even (sin and cos line features)");
+  c.rank = r.integer("rank", 1, kMaxChannels);
+  c.bandwidth = r.number("bandwidth");
+  if (c.bandwidth < 0) r.fail_at("bandwidth", "must not be negative, found " + json(c.bandwidth).dump());
+  c.biline_channels = r.integer("biline_channels", 1, kMaxChannels);
+  c.decoder_hidden = r.ints("decoder_hidden", 1, kMaxChannels);
+  c.refine_channels = r.ints("refine_channels", 1, kMaxChannels);
+  c.out_channels = r.integer("out_channels", 1, kMaxChannels);
+  c.height = r.integer("height", 1, kMaxSide);
+  c.width = r.integer("width", 1, kMaxSide);
+  c.key_dim = r.integer("key_dim", 0, kMaxChannels);
+  c.predictor_hidden = r.ints("predictor_hidden", 1, kMaxChannels);
+  c.min_channels = r.integer("min_channels", 1, kMaxChannels);
+  // A branch needs the 2D feature of at least one block.
+  c.attach_points = r.ints("attach_points", 1, c.num_blocks());
+  // A list, not a map: the order of the scale factors is the manifest's order.
+  for (auto& [sf, entry] : scale_factor_list(r, "branches", "scale_factor")) {
     std::vector<CrepsBranchSpec> specs;
-    for (size_t b = 0; b < set.size(); ++b) {
-      const std::string at = where + ".exits[" + std::to_string(b) + "]";
-      if (!set[b].is_object()) throw PackageError(origin + ": " + at + " must be {decoder_hidden, refine}");
-      only_known(set[b], {"decoder_hidden", "refine"}, at, origin);
-      specs.push_back({ints(set[b], at, "decoder_hidden", origin, 1), ints(set[b], at, "refine", origin, 1)});
+    for (JsonReader e : entry.array("exits").items(c.attach_points.size(), "one per attach point")) {
+      specs.push_back({e.ints("decoder_hidden", 1, kMaxChannels), e.ints("refine", 1, kMaxChannels)});
+      e.finish();
     }
+    entry.finish();
     c.branches.emplace_back(sf, specs);
   }
-  c.validate(origin);
+  r.finish();
   return c;
 }
 

@@ -11,6 +11,7 @@
 #include <map>
 
 #include "core/errors.h"
+#include "core/json_reader.h"
 #include "core/scale_factor.h"
 #include "models/blocks.h"
 #include "models/state_dict.h"
@@ -90,30 +91,24 @@ struct BranchSet : torch::nn::Module {
   torch::nn::Sequential predictor;
 };
 
-G2DBlockSpec block_from_json(const json& j, const std::string& origin) {
-  if (!j.is_array() || j.size() != 3 || !j[0].is_number_integer() || !j[1].is_number_integer() || !j[2].is_boolean() ||
-      j[0].get<int>() <= 0 || j[1].get<int>() <= 0)
-    throw PackageError(origin + ": a G2D block must be [in_channels, out_channels, upsample], found " + j.dump());
-  return {j[0].get<int>(), j[1].get<int>(), j[2].get<bool>()};
-}
-
-json block_to_json(const G2DBlockSpec& b) { return json::array({b.in, b.out, b.upsample}); }
-
-std::vector<int> ints(const json& j, const char* key, const std::string& origin) {
-  if (!j.contains(key) || !j[key].is_array()) throw PackageError(origin + ": architecture." + key + " must be an array of integers");
-  std::vector<int> out;
-  for (const auto& v : j[key]) {
-    if (!v.is_number_integer()) throw PackageError(origin + ": architecture." + key + " must be an array of integers");
-    out.push_back(v.get<int>());
+// Blocks [in_channels, out_channels, upsample], each taking the width the one
+// before gives; `source` names what gives the first its input.
+std::vector<G2DBlockSpec> blocks(const JsonReader& list, int width, const std::string& source) {
+  std::vector<G2DBlockSpec> out;
+  for (const JsonReader& r : list.items()) {
+    if (r.size() != 3) r.fail("must be [in_channels, out_channels, upsample], found " + r.value().dump());
+    const G2DBlockSpec b{r.item(0).as_integer(1, kMaxChannels), r.item(1).as_integer(1, kMaxChannels), r.item(2).as_bool()};
+    if (b.in != width)
+      r.fail("takes " + std::to_string(b.in) + " channels but " + (out.empty() ? source : "the block before") + " gives " +
+             std::to_string(width));
+    out.push_back(b);
+    width = b.out;
   }
+  if (out.empty()) list.fail("must hold at least one block");
   return out;
 }
 
-int integer(const json& j, const char* key, const std::string& origin) {
-  if (!j.contains(key) || !j[key].is_number_integer() || j[key].get<int>() < 0)
-    throw PackageError(origin + ": architecture." + key + " must be a non-negative integer");
-  return j[key].get<int>();
-}
+json block_to_json(const G2DBlockSpec& b) { return json::array({b.in, b.out, b.upsample}); }
 
 }  // namespace
 
@@ -178,43 +173,30 @@ G2DConfig G2DConfig::paper(const std::vector<std::string>& scale_factors, bool g
 }
 
 G2DConfig G2DConfig::from_json(const json& j, const std::string& origin) {
+  JsonReader r(j, origin, "architecture");
+  if (r.has("family")) r.choice("family", {"g2d"});
   G2DConfig c;
-  c.input_channels = integer(j, "input_channels", origin);
-  c.front_channels = ints(j, "front_channels", origin);
-  c.attach_points = ints(j, "attach_points", origin);
-  c.guide_channels = integer(j, "guide_channels", origin);
-  c.key_dim = integer(j, "key_dim", origin);
-  c.predictor_grid = integer(j, "predictor_grid", origin);
-  c.predictor_hidden = ints(j, "predictor_hidden", origin);
-  c.min_channels = integer(j, "min_channels", origin);
-  if (!j.contains("stages") || !j["stages"].is_array() || j["stages"].empty())
-    throw PackageError(origin + ": architecture.stages must list the backbone blocks");
-  for (const auto& s : j["stages"]) c.stages.push_back(block_from_json(s, origin));
-  if (c.front_out() != c.stages[0].in)
-    throw PackageError(origin + ": architecture.front_channels must end with the first stage's input width");
-  for (size_t k = 1; k < c.stages.size(); ++k)
-    if (c.stages[k].in != c.stages[k - 1].out) throw PackageError(origin + ": architecture.stages[" + std::to_string(k) + "] input width does not match the previous output");
-  if (c.predictor_grid < 1) throw PackageError(origin + ": architecture.predictor_grid must be at least 1");
-  if (!j.contains("branches") || !j["branches"].is_object()) throw PackageError(origin + ": architecture.branches must map scale factors to branch blocks");
-  for (const auto& [sf, set] : j["branches"].items()) {
-    if (!set.is_array() || set.size() != c.attach_points.size())
-      throw PackageError(origin + ": architecture.branches." + sf + " must hold one block list per attach point");
-    std::vector<std::vector<G2DBlockSpec>> blocks;
-    for (size_t b = 0; b < set.size(); ++b) {
+  c.input_channels = r.integer("input_channels", 1, kMaxChannels);
+  c.front_channels = r.ints("front_channels", 1, kMaxChannels);
+  c.stages = blocks(r.array("stages"), c.front_out(), "the front");
+  // A branch replaces at least the last stage.
+  c.attach_points = r.ints("attach_points", 0, static_cast<int>(c.stages.size()) - 1);
+  c.guide_channels = r.integer("guide_channels", 0, kMaxChannels);
+  c.key_dim = r.integer("key_dim", 0, kMaxChannels);
+  c.predictor_grid = r.integer("predictor_grid", 1, kMaxSide);
+  c.predictor_hidden = r.ints("predictor_hidden", 1, kMaxChannels);
+  c.min_channels = r.integer("min_channels", 1, kMaxChannels);
+  for (const auto& [sf, set] : scale_factor_map(r, "branches")) {
+    const auto lists = set.items(c.attach_points.size(), "one per attach point");
+    std::vector<std::vector<G2DBlockSpec>> chains;
+    for (size_t b = 0; b < lists.size(); ++b) {
       const int attach = c.attach_points[b];
-      if (attach < 0 || attach >= static_cast<int>(c.stages.size()))
-        throw PackageError(origin + ": architecture.attach_points[" + std::to_string(b) + "] is outside the backbone");
-      std::vector<G2DBlockSpec> chain;
-      for (const auto& blk : set[b]) chain.push_back(block_from_json(blk, origin));
-      if (chain.empty()) throw PackageError(origin + ": architecture.branches." + sf + "[" + std::to_string(b) + "] is empty");
-      const int attach_width = attach == 0 ? c.front_out() : c.stages[attach - 1].out;
-      if (chain[0].in != attach_width)
-        throw PackageError(origin + ": architecture.branches." + sf + "[" + std::to_string(b) + "] starts at width " +
-                           std::to_string(chain[0].in) + " but attaches to width " + std::to_string(attach_width));
-      blocks.push_back(std::move(chain));
+      const int width = attach == 0 ? c.front_out() : c.stages[attach - 1].out;
+      chains.push_back(blocks(lists[b], width, "attach point " + std::to_string(attach)));
     }
-    c.branches.emplace_back(sf, std::move(blocks));
+    c.branches.emplace_back(sf, std::move(chains));
   }
+  r.finish();
   return c;
 }
 

@@ -11,9 +11,9 @@
 
 #include <algorithm>
 #include <map>
-#include <set>
 
 #include "core/errors.h"
+#include "core/json_reader.h"
 #include "core/scale_factor.h"
 #include "models/blocks.h"
 #include "models/state_dict.h"
@@ -208,7 +208,7 @@ struct BranchSet : torch::nn::Module {
   std::shared_ptr<Predictor> predictor;
 };
 
-// ---------------------------------------------------------------- config checks and JSON
+// ---------------------------------------------------------------- config tables
 
 const std::map<std::string, std::vector<std::vector<int>>>& table_s8() {
   // FIANCEE Table S8, output width of each SPADE-ResBlock of branches 1-4 (min 64 channels).
@@ -217,71 +217,6 @@ const std::map<std::string, std::vector<std::vector<int>>>& table_s8() {
       {"1/3", {{336, 168, 84, 64, 64}, {168, 84, 64, 64}, {84, 64, 64}, {64, 64}}},
       {"1/4", {{256, 128, 64, 64, 64}, {128, 64, 64, 64}, {64, 64, 64}, {64, 64}}}};
   return t;
-}
-
-void check(const OasisConfig& c, const std::string& origin) {
-  const auto fail = [&](const std::string& field, const std::string& what) {
-    throw PackageError(origin + ": architecture." + field + " " + what);
-  };
-  if (c.num_classes < 1) fail("num_classes", "must be at least 1");
-  if (c.z_dim < 0) fail("z_dim", "must not be negative");
-  if (c.channels.size() < 2) fail("channels", "must list the first conv's width and at least one block's");
-  for (int v : c.channels)
-    if (v < 1) fail("channels", "must be positive integers");
-  const int nb = c.num_blocks();
-  if (nb > 16) fail("channels", "lists more than 17 widths");
-  const int mult = 1 << (nb - 1);
-  if (c.height < mult || c.height % mult != 0) fail("height", "must be a positive multiple of " + std::to_string(mult) + " (2^(blocks-1))");
-  if (c.width < mult || c.width % mult != 0) fail("width", "must be a positive multiple of " + std::to_string(mult) + " (2^(blocks-1))");
-  if (c.spade_hidden < 1) fail("spade_hidden", "must be at least 1");
-  if (c.norm != "batch" && c.norm != "instance") fail("norm", "must be \"batch\" or \"instance\", not \"" + c.norm + "\"");
-  if (c.attach_points.empty()) fail("attach_points", "must list at least one branch");
-  for (size_t b = 0; b < c.attach_points.size(); ++b) {
-    const int a = c.attach_points[b];
-    if (a < 0 || a > nb - 2)
-      fail("attach_points", "[" + std::to_string(b) + "] = " + std::to_string(a) + " is outside 0.." + std::to_string(nb - 2));
-    if (b > 0 && a <= c.attach_points[b - 1]) fail("attach_points", "must be strictly increasing");
-  }
-  if (c.guide_channels < 0) fail("guide_channels", "must not be negative");
-  if (c.min_channels < 1) fail("min_channels", "must be at least 1");
-  if (c.predictor_channels < 1) fail("predictor_channels", "must be at least 1");
-  if (c.predictor_grid_h < 1 || c.predictor_grid_w < 1) fail("predictor_grid", "must be two positive integers");
-  for (int v : c.predictor_hidden)
-    if (v < 1) fail("predictor_hidden", "must be positive integers");
-  if (c.branches.empty()) fail("branches", "must hold the branches of at least one scale factor");
-  for (const auto& [sf, set] : c.branches) {
-    try {
-      ScaleFactor::parse(sf);
-    } catch (const InputError&) {
-      fail("branches", "has key \"" + sf + "\", which is not a scale factor like \"1/4\"");
-    }
-    if (set.size() != c.attach_points.size()) fail("branches." + sf, "must hold one width list per attach point");
-    for (size_t b = 0; b < set.size(); ++b) {
-      const size_t len = static_cast<size_t>(nb - 1 - c.attach_points[b]);
-      if (set[b].size() != len)
-        fail("branches." + sf, "[" + std::to_string(b) + "] has " + std::to_string(set[b].size()) + " blocks but must replace the " +
-                                   std::to_string(len) + " backbone blocks after its attach point");
-      for (int w : set[b])
-        if (w < 1) fail("branches." + sf, "[" + std::to_string(b) + "] widths must be positive");
-    }
-  }
-}
-
-int integer(const json& j, const char* key, const std::string& origin) {
-  if (!j.contains(key)) throw PackageError(origin + ": architecture." + key + " is missing");
-  if (!j[key].is_number_integer()) throw PackageError(origin + ": architecture." + key + " must be an integer, found " + j[key].dump());
-  return j[key].get<int>();
-}
-
-std::vector<int> ints(const json& j, const char* key, const std::string& origin) {
-  if (!j.contains(key)) throw PackageError(origin + ": architecture." + key + " is missing");
-  if (!j[key].is_array()) throw PackageError(origin + ": architecture." + key + " must be an array of integers");
-  std::vector<int> out;
-  for (const auto& v : j[key]) {
-    if (!v.is_number_integer()) throw PackageError(origin + ": architecture." + key + " must be an array of integers, found " + v.dump());
-    out.push_back(v.get<int>());
-  }
-  return out;
 }
 
 int64_t linear_macs(int64_t in, int64_t out) { return in * out; }
@@ -352,7 +287,7 @@ OasisConfig OasisConfig::scaled(int divisor, int height, int width, const std::v
     for (auto& chain : set)
       for (auto& v : chain) v = div(v);
   try {
-    check(c, "OasisConfig::scaled");
+    from_json(c.to_json(), "OasisConfig::scaled");
   } catch (const PackageError& e) {
     throw InputError(e.what());
   }
@@ -360,50 +295,52 @@ OasisConfig OasisConfig::scaled(int divisor, int height, int width, const std::v
 }
 
 OasisConfig OasisConfig::from_json(const json& j, const std::string& origin) {
-  if (!j.is_object()) throw PackageError(origin + ": architecture must be a JSON object");
-  static const std::set<std::string> known = {"family",         "num_classes",  "z_dim",          "height",
-                                              "width",          "channels",     "spade_hidden",   "norm",
-                                              "attach_points",  "guide_channels", "min_channels", "predictor_channels",
-                                              "predictor_grid", "predictor_hidden", "branches"};
-  for (const auto& [key, value] : j.items())
-    if (!known.count(key)) throw PackageError(origin + ": architecture." + key + " is not an OASIS architecture field");
-  if (j.contains("family") && j["family"] != "oasis")
-    throw PackageError(origin + ": architecture.family is " + j["family"].dump() + ", not \"oasis\"");
+  JsonReader r(j, origin, "architecture");
+  if (r.has("family")) r.choice("family", {"oasis"});
   OasisConfig c;
-  c.num_classes = integer(j, "num_classes", origin);
-  c.z_dim = integer(j, "z_dim", origin);
-  c.height = integer(j, "height", origin);
-  c.width = integer(j, "width", origin);
-  c.channels = ints(j, "channels", origin);
-  c.spade_hidden = integer(j, "spade_hidden", origin);
-  if (!j.contains("norm") || !j["norm"].is_string()) throw PackageError(origin + ": architecture.norm must be \"batch\" or \"instance\"");
-  c.norm = j["norm"].get<std::string>();
-  c.attach_points = ints(j, "attach_points", origin);
-  c.guide_channels = integer(j, "guide_channels", origin);
-  c.min_channels = integer(j, "min_channels", origin);
-  c.predictor_channels = integer(j, "predictor_channels", origin);
-  const auto grid = ints(j, "predictor_grid", origin);
-  if (grid.size() != 2) throw PackageError(origin + ": architecture.predictor_grid must be [height, width]");
+  c.num_classes = r.integer("num_classes", 1, kMaxChannels);
+  c.z_dim = r.integer("z_dim", 0, kMaxChannels);
+  c.channels = r.ints("channels", 1, kMaxChannels);
+  // A branch replaces at least the last block, so there are two; past 16 the
+  // start size 2^(blocks-1) is beyond any image side.
+  if (c.channels.size() < 3 || c.channels.size() > 17)
+    r.fail_at("channels", "must list the first conv's width and 2 to 16 blocks' widths, found " +
+                              std::to_string(c.channels.size()) + " widths");
+  const int nb = c.num_blocks();
+  const int mult = 1 << (nb - 1);
+  c.height = r.integer("height", 1, kMaxSide);
+  c.width = r.integer("width", 1, kMaxSide);
+  const std::string multiple = "must be a multiple of " + std::to_string(mult) + " (2^(blocks-1)), found ";
+  if (c.height % mult != 0) r.fail_at("height", multiple + std::to_string(c.height));
+  if (c.width % mult != 0) r.fail_at("width", multiple + std::to_string(c.width));
+  c.spade_hidden = r.integer("spade_hidden", 1, kMaxChannels);
+  c.norm = r.choice("norm", {"batch", "instance"});
+  c.attach_points = r.ints("attach_points", 0, nb - 2);
+  if (c.attach_points.empty()) r.fail_at("attach_points", "must list at least one branch");
+  for (size_t b = 1; b < c.attach_points.size(); ++b)
+    if (c.attach_points[b] <= c.attach_points[b - 1])
+      r.fail_at("attach_points[" + std::to_string(b) + "]", "must be above the attach point before it (strictly increasing)");
+  c.guide_channels = r.integer("guide_channels", 0, kMaxChannels);
+  c.min_channels = r.integer("min_channels", 1, kMaxChannels);
+  c.predictor_channels = r.integer("predictor_channels", 1, kMaxChannels);
+  const auto grid = r.ints("predictor_grid", 1, kMaxSide);
+  if (grid.size() != 2) r.fail_at("predictor_grid", "must be [height, width], found " + std::to_string(grid.size()) + " entries");
   c.predictor_grid_h = grid[0];
   c.predictor_grid_w = grid[1];
-  c.predictor_hidden = ints(j, "predictor_hidden", origin);
-  if (!j.contains("branches") || !j["branches"].is_object())
-    throw PackageError(origin + ": architecture.branches must map scale factors to per-branch block widths");
-  for (const auto& [sf, set] : j["branches"].items()) {
-    if (!set.is_array()) throw PackageError(origin + ": architecture.branches." + sf + " must be an array of width lists");
+  c.predictor_hidden = r.ints("predictor_hidden", 1, kMaxChannels);
+  for (const auto& [sf, set] : scale_factor_map(r, "branches")) {
+    const auto lists = set.items(c.attach_points.size(), "one per attach point");
     std::vector<std::vector<int>> widths;
-    for (const auto& chain : set) {
-      if (!chain.is_array()) throw PackageError(origin + ": architecture.branches." + sf + " must be an array of width lists");
-      std::vector<int> w;
-      for (const auto& v : chain) {
-        if (!v.is_number_integer()) throw PackageError(origin + ": architecture.branches." + sf + " widths must be integers, found " + v.dump());
-        w.push_back(v.get<int>());
-      }
-      widths.push_back(std::move(w));
+    for (size_t b = 0; b < lists.size(); ++b) {
+      widths.push_back(lists[b].as_ints(1, kMaxChannels));
+      const auto len = static_cast<size_t>(nb - 1 - c.attach_points[b]);
+      if (widths.back().size() != len)
+        lists[b].fail("must hold " + std::to_string(len) + " widths (one per backbone block after its attach point), found " +
+                      std::to_string(widths.back().size()));
     }
     c.branches.emplace_back(sf, std::move(widths));
   }
-  check(c, origin);
+  r.finish();
   return c;
 }
 
@@ -550,7 +487,8 @@ struct OasisGraph::Impl {
 };
 
 OasisGraph::OasisGraph(OasisConfig config) : config_(std::move(config)), impl_(std::make_unique<Impl>()) {
-  check(config_, "OasisGraph");
+  // Code-built configs get exactly the checks a package's gets.
+  OasisConfig::from_json(config_.to_json(), "OasisGraph");
   impl_->backbone = std::make_shared<Backbone>(config_);
   ModuleSets sets;
   for (const auto& [sf, widths] : config_.branches) sets.emplace_back(sf, std::make_shared<BranchSet>(config_, widths));

@@ -236,7 +236,7 @@ TEST(AsapConfig, JsonErrorsNameOriginAndField) {
   fails_with(j, "attach_points[2]");
   j = good;
   j["branches"][0]["exits"].erase(0);
-  fails_with(j, "branches.1/2 must hold one branch per attach point");
+  fails_with(j, "field 'architecture.branches[0].exits' must hold 3 entries (one per attach point), found 2");
   j = good;
   j["branches"][0]["exits"][1].erase("adapter");
   fails_with(j, "branches[0].exits[1].adapter");
@@ -245,7 +245,7 @@ TEST(AsapConfig, JsonErrorsNameOriginAndField) {
   fails_with(j, "two");
   j = good;
   j["branches"].push_back(j["branches"][0]);
-  fails_with(j, "1/2 twice");
+  fails_with(j, "field 'architecture.branches[1].scale_factor' repeats scale factor 1/2");
   j = good;
   j["family"] = "g2d";
   fails_with(j, "architecture.family");

@@ -139,8 +139,8 @@ TEST(OasisConfig, StrictJsonNamesOriginAndField) {
     edit(j);
     return error_of([&] { OasisConfig::from_json(j, "pkg/manifest.json"); });
   };
-  EXPECT_NE(e([](auto& j) { j.erase("z_dim"); }).find("pkg/manifest.json: architecture.z_dim is missing"), std::string::npos);
-  EXPECT_NE(e([](auto& j) { j["spade_hiden"] = 3; }).find("architecture.spade_hiden is not an OASIS"), std::string::npos);
+  EXPECT_NE(e([](auto& j) { j.erase("z_dim"); }).find("pkg/manifest.json: field 'architecture.z_dim' is missing"), std::string::npos);
+  EXPECT_NE(e([](auto& j) { j["spade_hiden"] = 3; }).find("field 'architecture.spade_hiden' is not a known field"), std::string::npos);
   EXPECT_NE(e([](auto& j) { j["height"] = 40; }).find("architecture.height"), std::string::npos);
   EXPECT_NE(e([](auto& j) { j["norm"] = "group"; }).find("architecture.norm"), std::string::npos);
   EXPECT_NE(e([](auto& j) { j["channels"] = "wide"; }).find("architecture.channels"), std::string::npos);
