@@ -2,12 +2,11 @@
 
 #include <torch/torch.h>
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <filesystem>
 
 #include "core/errors.h"
+#include "models/registry.h"
 #include "pipelines/image_io.h"
 #include "pipelines/package_pipeline.h"
 #include "pipelines/synth_inputs.h"
@@ -49,11 +48,13 @@ class SynthPipeline : public PackagePipeline {
     const auto& m = package_.manifest();
     if (m.pipeline != "synth")
       throw PackageError(package_.dir() + ": is a '" + m.pipeline + "' package; fianceesynth needs a 'synth' package");
-    if (m.family != "oasis" && m.family != "asap")
-      throw PackageError(package_.dir() + ": synthesis runs OASIS or ASAP-Net packages, not '" + m.family + "'");
-    const auto& arch = *m.architecture;
-    num_classes_ = arch.at("num_classes").get<int>();
-    z_dim_ = m.family == "oasis" ? arch.at("z_dim").get<int>() : 0;
+    const auto origin = package_.path("manifest.json");
+    family_ = &models::family(m.family, origin);
+    if (!family_->synth())
+      throw PackageError(package_.dir() + ": synthesis runs " + models::synth_family_names() + " packages, not '" + m.family + "'");
+    const auto shape = family_->synth_shape(*m.architecture, origin);
+    num_classes_ = shape.num_classes;
+    z_dim_ = shape.z_dim;
     seed_ = o.seed;
     noise_ = o.noise;
     start_engine(o.device, o.database_location);
@@ -73,12 +74,13 @@ class SynthPipeline : public PackagePipeline {
                    .view({m.input.height, m.input.width});
     const uint64_t seed = noise_ == NoiseMode::Fixed ? seed_ : seed_ + frame_++;
     const auto z = z_dim_ > 0 ? synth::noise_for_seed(seed, z_dim_) : torch::Tensor();
-    auto result = engine_->run(synth::backbone_input(m.family, labels.unsqueeze(0), z, num_classes_), {}, settings);
+    auto result = engine_->run(synth::backbone_input(*family_, labels.unsqueeze(0), z, num_classes_), {}, settings);
     tensor_to_frame(result.images[0], m.output, out);
     report = std::move(result.reports[0]);
   }
 
  private:
+  const models::Family* family_ = nullptr;
   int num_classes_ = 0, z_dim_ = 0;
   uint64_t seed_ = 0, frame_ = 0;
   NoiseMode noise_ = NoiseMode::Fixed;

@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "core/errors.h"
-#include "models/oasis.h"
 
 namespace fiancee::synth {
 
@@ -36,15 +35,16 @@ torch::Tensor noise_for_seed(uint64_t seed, int z_dim) {
   return torch::tensor(z, torch::kFloat).unsqueeze(0);
 }
 
-torch::Tensor backbone_input(const std::string& family, const torch::Tensor& labels, const torch::Tensor& z, int num_classes) {
+torch::Tensor backbone_input(const models::Family& family, const torch::Tensor& labels, const torch::Tensor& z, int num_classes) {
   if (!labels.defined() || labels.dim() != 3) throw InputError("label maps must be [N,H,W] class ids");
   const auto lo = labels.min().item<int64_t>(), hi = labels.max().item<int64_t>();
   if (lo < 0 || hi >= num_classes)
     throw InputError("label map holds class id " + std::to_string(hi >= num_classes ? hi : lo) + " but the model knows " +
                      std::to_string(num_classes) + " classes (0.." + std::to_string(num_classes - 1) + "; docs/synthesis.md#label-maps)");
-  if (family == "oasis") return models::oasis_input(labels, z.expand({labels.size(0), z.size(1)}), num_classes);
-  if (family == "asap") return torch::one_hot(labels, num_classes).permute({0, 3, 1, 2}).to(torch::kFloat);
-  throw InputError("synthesis has no input rule for architecture family '" + family + "' (known: oasis, asap)");
+  if (!family.synth())
+    throw InputError("synthesis has no input rule for architecture family '" + family.name + "' (known: " +
+                     models::synth_family_names() + ")");
+  return family.synth_input(labels, z, num_classes);
 }
 
 }  // namespace fiancee::synth

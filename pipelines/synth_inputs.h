@@ -6,7 +6,8 @@
 #include <torch/types.h>
 
 #include <cstdint>
-#include <string>
+
+#include "models/registry.h"
 
 namespace fiancee::synth {
 
@@ -14,9 +15,10 @@ namespace fiancee::synth {
 // every machine and LibTorch version (own generator, not torch's).
 torch::Tensor noise_for_seed(uint64_t seed, int z_dim);
 
-// labels [N,H,W] int64 -> OASIS: noise z [N or 1, z_dim] broadcast over the
-// map + one-hot (family "oasis"); ASAP-Net: the one-hot alone ("asap", z unused).
-// InputError for other families or class ids outside [0, num_classes).
-torch::Tensor backbone_input(const std::string& family, const torch::Tensor& labels, const torch::Tensor& z, int num_classes);
+// labels [N,H,W] int64 and noise z [N or 1, z_dim] -> the backbone input by
+// the family's rule (OASIS: z broadcast over the map + one-hot; ASAP-Net: the
+// one-hot alone, z unused). InputError for families the synthesis pipeline
+// cannot run or class ids outside [0, num_classes).
+torch::Tensor backbone_input(const models::Family& family, const torch::Tensor& labels, const torch::Tensor& z, int num_classes);
 
 }  // namespace fiancee::synth

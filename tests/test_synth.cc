@@ -14,15 +14,17 @@
 #include "core/package.h"
 #include "models/oasis.h"
 #include "models/registry.h"
-#include "pipelines/street_scenes.h"
+#include "datasets/street_scenes.h"
 #include "pipelines/synth.h"
 #include "pipelines/synth_inputs.h"
-#include "pipelines/synth_package.h"
+#include "training/synth_package.h"
 #include "tests/fixtures.h"
 
 namespace {
 
 using fiancee::synth::kNumClasses;
+
+const fiancee::models::Family& family(const std::string& name) { return fiancee::models::family(name, "test_synth"); }
 
 // A label map as GRAY8 bytes (width a multiple of 4: no row padding).
 std::vector<uint8_t> gray8(const torch::Tensor& labels) {
@@ -56,19 +58,19 @@ TEST(SynthInputs, NoiseIsDeterministicAndNormal) {
 
 TEST(SynthInputs, FamiliesAndBadClassIds) {
   auto labels = torch::randint(0, kNumClasses, {2, 8, 16}, torch::kLong);
-  auto oasis = fiancee::synth::backbone_input("oasis", labels, fiancee::synth::noise_for_seed(0, 4), kNumClasses);
+  auto oasis = fiancee::synth::backbone_input(family("oasis"), labels, fiancee::synth::noise_for_seed(0, 4), kNumClasses);
   EXPECT_EQ(oasis.sizes(), (std::vector<int64_t>{2, 4 + kNumClasses, 8, 16}));
-  auto asap = fiancee::synth::backbone_input("asap", labels, {}, kNumClasses);
+  auto asap = fiancee::synth::backbone_input(family("asap"), labels, {}, kNumClasses);
   EXPECT_EQ(asap.sizes(), (std::vector<int64_t>{2, kNumClasses, 8, 16}));
   EXPECT_TRUE(torch::equal(asap.sum(1), torch::ones({2, 8, 16})));
   labels[1][3][3] = kNumClasses;
   try {
-    fiancee::synth::backbone_input("asap", labels, {}, kNumClasses);
+    fiancee::synth::backbone_input(family("asap"), labels, {}, kNumClasses);
     FAIL() << "class id beyond the model's classes accepted";
   } catch (const fiancee::InputError& e) {
     EXPECT_NE(std::string(e.what()).find("class id 12"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(fiancee::synth::backbone_input("g2d", labels.clamp_max(0), {}, kNumClasses), fiancee::InputError);
+  EXPECT_THROW(fiancee::synth::backbone_input(family("g2d"), labels.clamp_max(0), {}, kNumClasses), fiancee::InputError);
 }
 
 TEST(PatchDatabase, SearchStaysWithinTheQueryClass) {
@@ -89,7 +91,7 @@ TEST(PatchDatabase, SearchStaysWithinTheQueryClass) {
   EXPECT_GE(classes.size(), 4u);
 
   torch::NoGradGuard no_grad;
-  auto x = graph.front(fiancee::synth::backbone_input("oasis", fiancee::synth::scene_batch(scenes, 100, 3).labels, z, kNumClasses));
+  auto x = graph.front(fiancee::synth::backbone_input(family("oasis"), fiancee::synth::scene_batch(scenes, 100, 3).labels, z, kNumClasses));
   const auto query = graph.guide_query(x);
   ASSERT_EQ(query.keys.size(0), 3 * 2 * 4);  // one key per H/32 x W/32 cell of three frames
   const auto found = db.lookup(query.keys, query.labels);
@@ -115,11 +117,11 @@ TEST(SynthPipeline, RendersGray8LabelMapsThroughTheEngine) {
   fiancee::SynthOptions o;
   o.model_location = tmp.file("oasis");
   auto pipeline = fiancee::make_synth_pipeline(o);
-  EXPECT_EQ(pipeline->num_exits(), 5);
+  EXPECT_EQ(pipeline->info().num_exits, 5);
   fiancee::synth::StreetScenes scenes(48, 96, 5);  // not the model's 32x64: resized nearest
   const auto labels = gray8(scenes.scene(0).labels);
   std::vector<std::vector<uint8_t>> images;
-  for (int e = 0; e < pipeline->num_exits(); ++e) {
+  for (int e = 0; e < pipeline->info().num_exits; ++e) {
     fiancee::RouteSettings s;
     s.forced_exit = e;
     auto f = render(*pipeline, labels, 96, 48, s);

@@ -18,18 +18,20 @@
 #include "core/guide_db.h"
 #include "core/package.h"
 #include "pipelines/face_frontend.h"
-#include "pipelines/face_videos.h"
+#include "datasets/face_videos.h"
 #include "pipelines/image_io.h"
 #include "pipelines/reenact_inputs.h"
-#include "pipelines/street_scenes.h"
+#include "datasets/street_scenes.h"
 #include "pipelines/synth_inputs.h"
-#include "pipelines/synth_package.h"
+#include "training/synth_package.h"
 #include "models/oasis.h"
 #include "models/registry.h"
-#include "tools/args.h"
-#include "tools/train_task.h"
+#include "tools/commands.h"
+#include "training/train_task.h"
 
 namespace fiancee::tools {
+
+using namespace fiancee::training;
 
 namespace fs = std::filesystem;
 
@@ -44,9 +46,10 @@ void replace_database(const std::string& dir, Manifest manifest, const GuideData
   Package::write(dir, manifest);
 }
 
-int build_patch_db(const Package& pkg, const Args& args) {
+int build_patch_db(const Package& pkg, const Options& args) {
   const auto& manifest = pkg.manifest();
-  if (manifest.family != "oasis" || !manifest.guide_database)
+  const auto* family = models::find_family(manifest.family);
+  if (!family || !family->patch_database || !manifest.guide_database)
     throw InputError(pkg.dir() + ": build-db for synthesis needs an OASIS package whose branches take the patch database");
   const std::string source = args.get("--source", "procedural");
   const int scenes = args.integer("--scenes", 64), per_class = args.integer("--per-class", 64);
@@ -69,7 +72,7 @@ int build_patch_db(const Package& pkg, const Args& args) {
 
 }  // namespace
 
-int build_db(const Args& args) {
+int build_db(const Options& args) {
   const std::string dir = args.get("--package", "");
   if (dir.empty()) throw InputError("build-db needs --package DIR");
   const auto pkg = Package::open(dir);

@@ -17,27 +17,36 @@
 #include "core/metrics.h"
 #include "core/package.h"
 #include "models/registry.h"
-#include "pipelines/street_scenes.h"
+#include "datasets/street_scenes.h"
 #include "pipelines/synth_inputs.h"
 #include "tools/eval_report.h"
-#include "tools/train_task.h"
+#include "training/train_task.h"
 
 namespace fiancee::tools {
 
+using namespace fiancee::training;
+
 namespace {
 
-constexpr uint64_t kSeenNoises = 8;        // the training noise pool (tools/train_synth.cc)
+constexpr uint64_t kSeenNoises = 8;        // the training noise pool (training/train_synth.cc)
 constexpr uint64_t kNewNoiseBase = 100000;  // seeds no training run uses
 
-int num_classes(const Package& pkg) { return pkg.manifest().architecture->at("num_classes").get<int>(); }
-int z_dim(const Package& pkg) { return pkg.manifest().family == "oasis" ? pkg.manifest().architecture->at("z_dim").get<int>() : 0; }
+const models::Family& family(const Package& pkg) { return models::family(pkg.manifest().family, pkg.path("manifest.json")); }
+
+// The package's class count and noise size; InputError for families synthesis cannot run.
+models::SynthShape shape(const Package& pkg) {
+  const auto& f = family(pkg);
+  if (!f.synth())
+    throw InputError(pkg.dir() + ": eval for synthesis runs " + models::synth_family_names() + " packages, not '" + f.name + "'");
+  return f.synth_shape(*pkg.manifest().architecture, pkg.path("manifest.json"));
+}
 
 // Backbone inputs of scenes [first, first+n) with noise seed (base + i) % modulo per scene.
 torch::Tensor inputs(const Package& pkg, const torch::Tensor& labels, uint64_t base, uint64_t modulo) {
-  const int z = z_dim(pkg);
+  const auto s = shape(pkg);
   std::vector<torch::Tensor> noise;
-  for (int64_t i = 0; i < labels.size(0); ++i) noise.push_back(synth::noise_for_seed((base + static_cast<uint64_t>(i)) % modulo, std::max(z, 0)));
-  return synth::backbone_input(pkg.manifest().family, labels, torch::cat(noise), num_classes(pkg));
+  for (int64_t i = 0; i < labels.size(0); ++i) noise.push_back(synth::noise_for_seed((base + static_cast<uint64_t>(i)) % modulo, s.z_dim));
+  return synth::backbone_input(family(pkg), labels, torch::cat(noise), s.num_classes);
 }
 
 double median(std::vector<double> v) {
@@ -92,11 +101,12 @@ void compare(const Package& a, const Package& b, const synth::SceneBatch& scenes
 
 }  // namespace
 
-int eval_synth(const Package& pkg, const Args& args) {
+int eval_synth(const Package& pkg, const Options& args) {
   const auto& m = pkg.manifest();
   const int n = args.integer("--frames", 120);
   if (n < 1) throw InputError("--frames must be at least 1");
   auto c = EvalContext::open(pkg, args);
+  c.setup.split = "held-out " + args.get("--data", "procedural") + " scenes";
   const std::string& out_dir = c.setup.out_dir;
 
   const auto source = scene_source(args.get("--data", "procedural"), m.output.height, m.output.width,
@@ -108,7 +118,7 @@ int eval_synth(const Package& pkg, const Args& args) {
     const int k = std::min(chunk, n - start);
     auto labels = scenes.labels.narrow(0, start, k);
     seen.push_back(render_exits(*c.graph, c.setup.scale_factor, inputs(pkg, labels, start, kSeenNoises), {}, c.db.get(), *c.metric));
-    if (z_dim(pkg) > 0)
+    if (shape(pkg).z_dim > 0)
       fresh.push_back(render_exits(*c.graph, c.setup.scale_factor, inputs(pkg, labels, kNewNoiseBase + start, UINT64_MAX), {}, nullptr, *c.metric));
     std::fprintf(stderr, "\reval: %d/%d scenes", start + k, n);
   }
