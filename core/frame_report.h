@@ -6,15 +6,17 @@
 #include <utility>
 #include <vector>
 
+#include "core/defaults.h"
+
 namespace fiancee {
 
 enum class Device { Auto, Cpu, Cuda };
 
 // Per-frame routing controls; may change between any two frames.
 struct RouteSettings {
-  double quality_threshold = 0.1;  // in the package metric's unit; exits predicted below it qualify
+  double quality_threshold = defaults::kQualityThreshold;  // in the package metric's unit; exits predicted below it qualify
   std::string scale_factor;        // e.g. "1/8"; empty = package default
-  int forced_exit = -1;            // -1 = predicted route; 0..num_exits-1 forces that exit
+  int forced_exit = defaults::kPredictedRoute;  // -1 = predicted route; 0..num_exits-1 forces that exit
   bool late = false;               // frame is late downstream (QoS): take the cheapest exit
   bool measure = false;            // also render the backbone and report the taken exit's measured quality (slower)
 };

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/defaults.h"
 #include "core/frame_report.h"
 
 namespace fiancee {
@@ -20,6 +21,20 @@ struct ImageView {
   int channels = 3;
 };
 
+// What a pipeline says about itself: the element checks its settings against
+// it and reports it in `stats`. Fixed once the pipeline is built.
+struct PipelineInfo {
+  int num_exits = 0;                       // backbone included (the last exit)
+  std::vector<std::string> scale_factors;  // names, e.g. "1/8"
+  std::string default_scale_factor;        // used when RouteSettings::scale_factor is empty
+  std::string metric_name;                 // unit of thresholds and predictions, e.g. "1-ms-ssim"
+  std::string metric_unit;                 // human-readable description of metric_name
+  // The package's recommended quality threshold (used when the application sets none).
+  double default_threshold = defaults::kQualityThreshold;
+  std::string device_name;  // "cpu" or "cuda:0"
+  double backbone_gflops = 0;  // of the backbone route (the same at every scale factor)
+};
+
 class FramePipeline {
  public:
   virtual ~FramePipeline() = default;
@@ -27,16 +42,7 @@ class FramePipeline {
   // Throws fiancee::Error subclasses with a message naming the input.
   virtual void process(const ImageView& in, const ImageView& out, const RouteSettings& settings,
                        FrameReport& report) = 0;
-  virtual int num_exits() const = 0;
-  virtual std::vector<std::string> scale_factors() const = 0;
-  virtual std::string default_scale_factor() const = 0;
-  virtual std::string metric_name() const = 0;
-  virtual std::string metric_unit() const = 0;
-  // The package's recommended quality threshold (used when the application sets none).
-  virtual double default_threshold() const = 0;
-  virtual std::string device_name() const = 0;  // "cpu" or "cuda:0"
-  // Backbone GFLOPs; the element's latency estimate scales measured time by it.
-  virtual double backbone_gflops() const = 0;
+  virtual const PipelineInfo& info() const = 0;
 };
 
 }  // namespace fiancee

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "core/defaults.h"
 #include "pipelines/frame_pipeline.h"
 
 namespace fiancee {
@@ -28,8 +29,8 @@ struct ReenactOptions {
   Device device = Device::Auto;
   NoFaceAction no_face = NoFaceAction::Passthrough;
   ExpressionTransfer expression_transfer = ExpressionTransfer::Relative;
-  int face_hold_frames = 12;
-  int face_redetect_interval = 1;  // run the face detector every Nth frame, track in between (face::FaceFrontEndOptions)
+  int face_hold_frames = defaults::kFaceHoldFrames;
+  int face_redetect_interval = defaults::kFaceRedetectInterval;  // run the face detector every Nth frame, track in between (face::FaceFrontEndOptions)
   std::string landmark_model;     // dlib 68-point model; empty = Debian's libdlib-data path
 };
 

@@ -4,18 +4,21 @@
 #include "plugin/gstfianceefilter.h"
 
 #include <algorithm>
-#include <deque>
 #include <exception>
 #include <mutex>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "core/defaults.h"
+#include "core/element_error.h"
 #include "core/errors.h"
-#include "core/frame_report.h"
 #include "core/frame_log.h"
+#include "core/frame_report.h"
+#include "core/latency_estimator.h"
 #include "core/route_stats.h"
+#include "core/runtime.h"
+#include "core/warning_limiter.h"
 #include "plugin/fianceemeta.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_fiancee_filter_debug);
@@ -23,14 +26,12 @@ GST_DEBUG_CATEGORY_STATIC(gst_fiancee_filter_debug);
 
 namespace {
 
-constexpr double kDefaultThreshold = 0.1;
 constexpr double kMaxThreshold = 1000.0;
 constexpr int kMaxExit = 63;
 constexpr guint kDefaultSummaryInterval = 100;
 constexpr gboolean kDefaultQosDegrade = TRUE;
-constexpr size_t kLatencyWindow = 30;       // frames the latency estimate looks back on
-constexpr double kLatencyRepostGrowth = 1.2;  // re-announce latency when it grows by > 20%
-constexpr size_t kMaxDistinctWarnings = 32;  // per run; then one "suppressed" warning
+constexpr guint kDefaultThreads = 0;  // runtime::set_threads: all cores the process may use
+constexpr guint kMaxThreads = 1024;
 
 enum {
   PROP_0,
@@ -45,42 +46,33 @@ enum {
   PROP_STATS,
   PROP_STATS_LOCATION,
   PROP_MEASURE_QUALITY,
+  PROP_THREADS,
 };
 
 struct Settings {
   std::string model_location;
   std::string database_location;
-  double quality_threshold = kDefaultThreshold;
+  double quality_threshold = fiancee::defaults::kQualityThreshold;
   bool threshold_set = false;  // set by the application; otherwise the package's default applies at start
   std::string scale_factor;  // "" = package default
   fiancee::Device device = fiancee::Device::Auto;
-  int exit = -1;
+  int exit = fiancee::defaults::kPredictedRoute;
   guint summary_interval = kDefaultSummaryInterval;
   bool qos_degrade = kDefaultQosDegrade;
   std::string stats_location;  // per-frame CSV; "" = none
   bool measure_quality = false;
-};
-
-// What the loaded pipeline says about itself; kept after stop for `stats`.
-struct ModelInfo {
-  bool loaded = false;  // between a successful start and stop: settings are validated against it
-  int num_exits = 0;
-  std::vector<std::string> scale_factors;
-  std::string default_scale_factor;
-  std::string metric_name, metric_unit, device_name;
-  double backbone_gflops = 0;
-  double default_threshold = kDefaultThreshold;
+  guint threads = kDefaultThreads;
 };
 
 struct Impl {
-  // Guards settings, info, stats, window, warned.
+  // Guards settings, loaded, info, stats, window, warnings.
   std::mutex lock;
   Settings settings;
-  ModelInfo info;
-  fiancee::RouteStats stats;   // since start
-  fiancee::RouteStats window;  // since the last summary message
-  std::set<std::string> warned;
-  bool warnings_suppressed = false;
+  bool loaded = false;           // between a successful start and stop: settings are validated against info
+  fiancee::PipelineInfo info;    // the loaded pipeline's; kept after stop for `stats`
+  fiancee::RouteStats stats;     // since start
+  fiancee::RouteStats window;    // since the last summary message
+  fiancee::WarningLimiter warnings;
 
   // Streaming thread (and start/stop, which never overlap it).
   std::unique_ptr<fiancee::FramePipeline> pipeline;
@@ -92,11 +84,8 @@ struct Impl {
   std::mutex qos_lock;
   GstClockTime earliest = GST_CLOCK_TIME_NONE;
 
-  // Latency estimate (backbone-equivalent frame times of the last frames).
-  std::mutex latency_lock;
-  std::deque<double> recent_ms;
-  GstClockTime latency = 0;    // current estimate
-  GstClockTime announced = 0;  // last value answered in a query or posted
+  std::mutex latency_lock;  // guards latency
+  fiancee::LatencyEstimator latency;
 };
 
 struct GstFianceeFilterPrivate {
@@ -207,6 +196,35 @@ fiancee::ImageView image_view(GstVideoFrame* frame) {
   return v;
 }
 
+// The GError domain and code of an error the engine described.
+std::pair<GQuark, gint> gst_error_of(const fiancee::ElementError& e) {
+  using Code = fiancee::ErrorCode;
+  switch (e.domain) {
+    case fiancee::ErrorDomain::Core:
+      return {GST_CORE_ERROR, GST_CORE_ERROR_FAILED};
+    case fiancee::ErrorDomain::Resource:
+      switch (e.code) {
+        case Code::NotFound: return {GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND};
+        case Code::Settings: return {GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS};
+        case Code::OpenWrite: return {GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_WRITE};
+        default: return {GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_FAILED};
+      }
+    case fiancee::ErrorDomain::Stream:
+      break;
+  }
+  return {GST_STREAM_ERROR, e.code == Code::Format ? GST_STREAM_ERROR_FORMAT : GST_STREAM_ERROR_FAILED};
+}
+
+// GST_ELEMENT_ERROR for a domain and code known only at run time; `function`
+// and `line` are the caller's, for the debug text.
+void post_error(GstFianceeFilter* self, const fiancee::ElementError& e, const char* function, int line) {
+  const auto [domain, code] = gst_error_of(e);
+  GST_WARNING_OBJECT(self, "error: %s", e.message.c_str());
+  if (!e.debug.empty()) GST_WARNING_OBJECT(self, "error: %s", e.debug.c_str());
+  gst_element_message_full(GST_ELEMENT(self), GST_MESSAGE_ERROR, domain, code, g_strdup(e.message.c_str()),
+                           e.debug.empty() ? nullptr : g_strdup(e.debug.c_str()), __FILE__, function, line);
+}
+
 const char* device_nick(fiancee::Device d) {
   switch (d) {
     case fiancee::Device::Cpu: return "cpu";
@@ -252,15 +270,15 @@ static void gst_fiancee_filter_set_property(GObject* object, guint prop_id, cons
     switch (prop_id) {
       case PROP_MODEL_LOCATION:
         s.model_location = value_string(value);
-        restart_note = d.info.loaded;
+        restart_note = d.loaded;
         break;
       case PROP_DATABASE_LOCATION:
         s.database_location = value_string(value);
-        restart_note = d.info.loaded;
+        restart_note = d.loaded;
         break;
       case PROP_DEVICE:
         s.device = static_cast<fiancee::Device>(g_value_get_enum(value));
-        restart_note = d.info.loaded;
+        restart_note = d.loaded;
         break;
       case PROP_QUALITY_THRESHOLD:
         s.quality_threshold = g_value_get_double(value);
@@ -269,7 +287,7 @@ static void gst_fiancee_filter_set_property(GObject* object, guint prop_id, cons
       case PROP_SCALE_FACTOR: {
         std::string sf = value_string(value);
         const auto& valid = d.info.scale_factors;
-        if (d.info.loaded && !sf.empty() && std::find(valid.begin(), valid.end(), sf) == valid.end()) {
+        if (d.loaded && !sf.empty() && std::find(valid.begin(), valid.end(), sf) == valid.end()) {
           warning = "scale-factor '" + sf + "' is not available in model package '" + s.model_location +
                     "' (valid: " + join(valid) + "); keeping '" +
                     (s.scale_factor.empty() ? d.info.default_scale_factor : s.scale_factor) + "'";
@@ -280,7 +298,7 @@ static void gst_fiancee_filter_set_property(GObject* object, guint prop_id, cons
       }
       case PROP_EXIT: {
         int e = g_value_get_int(value);
-        if (d.info.loaded && e >= d.info.num_exits) {
+        if (d.loaded && e >= d.info.num_exits) {
           warning = "exit " + std::to_string(e) + " does not exist in model package '" + s.model_location +
                     "' (it has " + std::to_string(d.info.num_exits) + " exits: 0.." +
                     std::to_string(d.info.num_exits - 1) + ", or -1 for the predicted route); keeping " +
@@ -301,6 +319,10 @@ static void gst_fiancee_filter_set_property(GObject* object, guint prop_id, cons
         break;
       case PROP_QOS_DEGRADE:
         s.qos_degrade = g_value_get_boolean(value);
+        break;
+      case PROP_THREADS:
+        s.threads = g_value_get_uint(value);
+        restart_note = d.loaded;
         break;
       default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -330,11 +352,33 @@ static void gst_fiancee_filter_get_property(GObject* object, guint prop_id, GVal
     case PROP_STATS: g_value_take_boxed(value, stats_structure("fiancee-stats", d)); break;
     case PROP_STATS_LOCATION: g_value_set_string(value, s.stats_location.c_str()); break;
     case PROP_MEASURE_QUALITY: g_value_set_boolean(value, s.measure_quality); break;
+    case PROP_THREADS: g_value_set_uint(value, s.threads); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
 }
 
 // ---------------------------------------------------------------- start/stop
+
+// Errors for settings the loaded package cannot honour; false after posting one.
+static bool package_settings_valid(GstFianceeFilter* self, const Settings& s, const fiancee::PipelineInfo& info) {
+  const char* model = s.model_location.c_str();
+  if (!s.scale_factor.empty() &&
+      std::find(info.scale_factors.begin(), info.scale_factors.end(), s.scale_factor) == info.scale_factors.end()) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
+                      ("scale-factor '%s' is not available in model package '%s'; valid scale factors: %s.",
+                       s.scale_factor.c_str(), model, join(info.scale_factors).c_str()),
+                      (NULL));
+    return false;
+  }
+  if (s.exit >= info.num_exits) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
+                      ("exit %d does not exist in model package '%s': it has %d exits (0..%d; -1 = predicted "
+                       "route).", s.exit, model, info.num_exits, info.num_exits - 1),
+                      (NULL));
+    return false;
+  }
+  return true;
+}
 
 static gboolean gst_fiancee_filter_start(GstBaseTransform* trans) {
   auto* self = GST_FIANCEE_FILTER(trans);
@@ -343,11 +387,10 @@ static gboolean gst_fiancee_filter_start(GstBaseTransform* trans) {
   {
     std::lock_guard<std::mutex> g(d.lock);
     s = d.settings;
-    d.info.loaded = false;
+    d.loaded = false;
     d.stats.reset();
     d.window.reset();
-    d.warned.clear();
-    d.warnings_suppressed = false;
+    d.warnings.reset();
   }
   {
     std::lock_guard<std::mutex> g(d.qos_lock);
@@ -355,12 +398,11 @@ static gboolean gst_fiancee_filter_start(GstBaseTransform* trans) {
   }
   {
     std::lock_guard<std::mutex> g(d.latency_lock);
-    d.recent_ms.clear();
-    d.latency = 0;
-    d.announced = 0;
+    d.latency.reset();
   }
   d.have_size = false;
   d.pipeline.reset();
+  d.frame_log.reset();
 
   const char* model = s.model_location.c_str();
   if (s.model_location.empty()) {
@@ -392,80 +434,40 @@ static gboolean gst_fiancee_filter_start(GstBaseTransform* trans) {
   load.device = s.device;
 
   std::unique_ptr<fiancee::FramePipeline> pipeline;
-  ModelInfo info;
+  std::unique_ptr<fiancee::FrameLog> frame_log;
+  auto phase = fiancee::ErrorPhase::Load;
   try {
+    fiancee::runtime::tune_allocator();
+    const int threads = fiancee::runtime::set_threads(static_cast<int>(s.threads));
+    GST_INFO_OBJECT(self, "LibTorch intra-op threads: %d (process-wide)", threads);
     pipeline = klass->create_pipeline(self, load);
     if (!pipeline) throw fiancee::Error("the pipeline factory returned nothing");
-    info.num_exits = pipeline->num_exits();
-    info.scale_factors = pipeline->scale_factors();
-    info.default_scale_factor = pipeline->default_scale_factor();
-    info.metric_name = pipeline->metric_name();
-    info.metric_unit = pipeline->metric_unit();
-    info.device_name = pipeline->device_name();
-    info.backbone_gflops = pipeline->backbone_gflops();
-    info.default_threshold = pipeline->default_threshold();
-  } catch (const GstFianceeNotFoundError& e) {
-    GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("%s", e.what()), ("model-location=%s", model));
-    return FALSE;
-  } catch (const fiancee::PackageError& e) {
-    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Cannot load model package '%s': %s", model, e.what()),
-                      ("model-location=%s database-location=%s", model, s.database_location.c_str()));
-    return FALSE;
-  } catch (const fiancee::UnavailableError& e) {
-    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Cannot run model package '%s' here: %s", model, e.what()),
-                      ("device=%s", device_nick(s.device)));
-    return FALSE;
-  } catch (const fiancee::InputError& e) {  // names the setting / file itself
-    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", e.what()), ("model-location=%s", model));
-    return FALSE;
-  } catch (const fiancee::Error& e) {
-    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Cannot start with model package '%s': %s", model, e.what()),
-                      (NULL));
-    return FALSE;
-  } catch (const std::exception& e) {
-    GST_ELEMENT_ERROR(self, RESOURCE, FAILED, ("Failed to load model package '%s': %s", model, e.what()), (NULL));
-    return FALSE;
+    if (!package_settings_valid(self, s, pipeline->info())) return FALSE;
+    phase = fiancee::ErrorPhase::OpenStats;
+    if (!s.stats_location.empty())
+      frame_log = std::make_unique<fiancee::FrameLog>(s.stats_location, pipeline->info().num_exits);
   } catch (...) {
-    GST_ELEMENT_ERROR(self, RESOURCE, FAILED, ("Failed to load model package '%s' (unknown exception).", model),
-                      (NULL));
+    fiancee::ErrorContext context;
+    context.model_location = s.model_location;
+    context.database_location = s.database_location;
+    context.device = device_nick(s.device);
+    context.stats_location = s.stats_location;
+    post_error(self, fiancee::describe_error(std::current_exception(), phase, context), GST_FUNCTION, __LINE__);
     return FALSE;
   }
 
-  // Settings that depend on the package.
-  if (!s.scale_factor.empty() &&
-      std::find(info.scale_factors.begin(), info.scale_factors.end(), s.scale_factor) == info.scale_factors.end()) {
-    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
-                      ("scale-factor '%s' is not available in model package '%s'; valid scale factors: %s.",
-                       s.scale_factor.c_str(), model, join(info.scale_factors).c_str()),
-                      (NULL));
-    return FALSE;
-  }
-  if (s.exit >= info.num_exits) {
-    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
-                      ("exit %d does not exist in model package '%s': it has %d exits (0..%d; -1 = predicted "
-                       "route).", s.exit, model, info.num_exits, info.num_exits - 1),
-                      (NULL));
-    return FALSE;
-  }
-
+  const fiancee::PipelineInfo& info = pipeline->info();
   GST_INFO_OBJECT(self, "loaded '%s': %d exits, scale factors [%s] (default %s), metric %s (%s), device %s, "
                   "backbone %.1f GFLOPs", model, info.num_exits, join(info.scale_factors).c_str(),
                   info.default_scale_factor.c_str(), info.metric_name.c_str(), info.metric_unit.c_str(),
                   info.device_name.c_str(), info.backbone_gflops);
-  if (!s.stats_location.empty()) {
-    try {
-      d.frame_log = std::make_unique<fiancee::FrameLog>(s.stats_location, info.num_exits);
-    } catch (const std::exception& e) {
-      GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE, ("%s", e.what()), (NULL));
-      return FALSE;
-    }
-  }
-  info.loaded = true;
   {
     std::lock_guard<std::mutex> g(d.lock);
     if (!d.settings.threshold_set) d.settings.quality_threshold = info.default_threshold;
-    d.info = std::move(info);
+    d.info = info;
+    d.loaded = true;
   }
+  d.frame_log = std::move(frame_log);
   d.pipeline = std::move(pipeline);
   return TRUE;
 }
@@ -475,7 +477,7 @@ static gboolean gst_fiancee_filter_stop(GstBaseTransform* trans) {
   Impl& d = impl(self);
   {
     std::lock_guard<std::mutex> g(d.lock);
-    d.info.loaded = false;
+    d.loaded = false;
   }
   try {
     d.frame_log.reset();
@@ -552,8 +554,7 @@ static gboolean gst_fiancee_filter_query(GstBaseTransform* trans, GstPadDirectio
     GstClockTime ours;
     {
       std::lock_guard<std::mutex> g(d.latency_lock);
-      ours = d.latency;
-      d.announced = std::max(d.announced, ours);
+      ours = d.latency.announce();
     }
     if (GST_CLOCK_TIME_IS_VALID(min)) min += ours;
     if (GST_CLOCK_TIME_IS_VALID(max)) max += ours;
@@ -575,55 +576,40 @@ static gboolean gst_fiancee_filter_transform_meta(GstBaseTransform* trans, GstBu
 
 static void post_report_warning(GstFianceeFilter* self, Impl& d, const std::string& warning, const std::string& model,
                                 guint64 frame) {
-  bool post = false, suppressed_now = false;
+  fiancee::WarningLimiter::Action action;
+  size_t max_distinct;
   {
     std::lock_guard<std::mutex> g(d.lock);
-    if (!d.warned.count(warning)) {
-      if (d.warned.size() < kMaxDistinctWarnings) {
-        d.warned.insert(warning);
-        post = true;
-      } else if (!d.warnings_suppressed) {
-        d.warnings_suppressed = true;
-        suppressed_now = true;
-      }
-    }
+    action = d.warnings.admit(warning);
+    max_distinct = d.warnings.max_distinct();
   }
-  if (post) {
-    GST_ELEMENT_WARNING(self, STREAM, FAILED, ("%s", warning.c_str()),
-                        ("model-location=%s, first at frame %" G_GUINT64_FORMAT
-                         "; each distinct warning is posted once per run", model.c_str(), frame));
-  } else if (suppressed_now) {
-    GST_ELEMENT_WARNING(self, STREAM, FAILED,
-                        ("More than %u distinct warnings from model package '%s'; further ones are only logged.",
-                         static_cast<guint>(kMaxDistinctWarnings), model.c_str()),
-                        ("latest: %s", warning.c_str()));
-  } else {
-    GST_LOG_OBJECT(self, "frame %" G_GUINT64_FORMAT ": %s (already posted)", frame, warning.c_str());
+  switch (action) {
+    case fiancee::WarningLimiter::Action::Post:
+      GST_ELEMENT_WARNING(self, STREAM, FAILED, ("%s", warning.c_str()),
+                          ("model-location=%s, first at frame %" G_GUINT64_FORMAT
+                           "; each distinct warning is posted once per run", model.c_str(), frame));
+      break;
+    case fiancee::WarningLimiter::Action::PostSuppressed:
+      GST_ELEMENT_WARNING(self, STREAM, FAILED,
+                          ("More than %u distinct warnings from model package '%s'; further ones are only logged.",
+                           static_cast<guint>(max_distinct), model.c_str()),
+                          ("latest: %s", warning.c_str()));
+      break;
+    case fiancee::WarningLimiter::Action::Log:
+      GST_LOG_OBJECT(self, "frame %" G_GUINT64_FORMAT ": %s (already posted)", frame, warning.c_str());
+      break;
   }
 }
 
 static void update_latency(GstFianceeFilter* self, Impl& d, const fiancee::FrameReport& report) {
-  if (report.passthrough) return;  // says nothing about the network's time
-  double ms = report.total_ms;
-  // A cheap exit's time, scaled to what the backbone would have taken (the
-  // router may pick the backbone on any frame).
-  if (report.gflops > 0 && report.backbone_gflops > report.gflops) ms *= report.backbone_gflops / report.gflops;
-  if (!(ms >= 0)) return;
-  bool post = false;
+  bool repost;
   GstClockTime estimate;
   {
     std::lock_guard<std::mutex> g(d.latency_lock);
-    d.recent_ms.push_back(ms);
-    while (d.recent_ms.size() > kLatencyWindow) d.recent_ms.pop_front();
-    const double max_ms = *std::max_element(d.recent_ms.begin(), d.recent_ms.end());
-    d.latency = static_cast<GstClockTime>(max_ms * GST_MSECOND);
-    estimate = d.latency;
-    if (d.latency > 0 && static_cast<double>(d.latency) > kLatencyRepostGrowth * static_cast<double>(d.announced)) {
-      d.announced = d.latency;
-      post = true;
-    }
+    repost = d.latency.push(report);
+    estimate = d.latency.estimate_ns();
   }
-  if (post) {
+  if (repost) {
     GST_INFO_OBJECT(self, "processing latency estimate now %" GST_TIME_FORMAT ", asking for a re-query",
                     GST_TIME_ARGS(estimate));
     gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
@@ -671,30 +657,12 @@ static GstFlowReturn gst_fiancee_filter_transform_frame(GstVideoFilter* filter, 
   const fiancee::ImageView in = image_view(in_frame);
   const fiancee::ImageView out = image_view(out_frame);
   fiancee::FrameReport report;
+  auto phase = fiancee::ErrorPhase::Frame;
   try {
+    fiancee::runtime::apply_threads();  // this streaming thread may predate the `threads` setting
     d.pipeline->process(in, out, rs, report);
-  } catch (const fiancee::NonFiniteError& e) {
-    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Model package '%s' produced NaN/Inf values: %s", model.c_str(), e.what()),
-                      ("frame %" G_GUINT64_FORMAT ", model-location=%s", frame_no, model.c_str()));
-    return GST_FLOW_ERROR;
-  } catch (const fiancee::InputError& e) {
-    GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("Cannot process frame %" G_GUINT64_FORMAT ": %s", frame_no, e.what()),
-                      ("model-location=%s, frame %dx%d", model.c_str(), in.width, in.height));
-    return GST_FLOW_ERROR;
-  } catch (const std::exception& e) {
-    GST_ELEMENT_ERROR(self, STREAM, FAILED,
-                      ("Model package '%s' failed on frame %" G_GUINT64_FORMAT ": %s", model.c_str(), frame_no, e.what()),
-                      (NULL));
-    return GST_FLOW_ERROR;
-  } catch (...) {
-    GST_ELEMENT_ERROR(self, STREAM, FAILED,
-                      ("Model package '%s' failed on frame %" G_GUINT64_FORMAT " (unknown exception)", model.c_str(),
-                       frame_no),
-                      (NULL));
-    return GST_FLOW_ERROR;
-  }
 
-  try {
+    phase = fiancee::ErrorPhase::Record;
     fiancee_frame_meta_add(out_frame->buffer, report);
     if (d.frame_log) d.frame_log->write(frame_no, static_cast<int64_t>(GST_BUFFER_PTS(in_frame->buffer)), report);
 
@@ -713,9 +681,13 @@ static GstFlowReturn gst_fiancee_filter_transform_frame(GstVideoFilter* filter, 
     if (summary) gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), summary));
 
     update_latency(self, d, report);
-  } catch (const std::exception& e) {  // bad_alloc and the like
-    GST_ELEMENT_ERROR(self, CORE, FAILED, ("Failed to record the report of frame %" G_GUINT64_FORMAT ": %s",
-                      frame_no, e.what()), (NULL));
+  } catch (...) {
+    fiancee::ErrorContext context;
+    context.model_location = model;
+    context.frame = frame_no;
+    context.width = in.width;
+    context.height = in.height;
+    post_error(self, fiancee::describe_error(std::current_exception(), phase, context), GST_FUNCTION, __LINE__);
     return GST_FLOW_ERROR;
   }
 
@@ -771,7 +743,7 @@ static void gst_fiancee_filter_class_init(GstFianceeFilterClass* klass) {
                           "(see the `stats` property's metric / metric-unit fields, e.g. 1 - MS-SSIM for the demo "
                           "packages, LPIPS only when the package says so). Lower = closer to the backbone; 0 = "
                           "always the backbone. Unless set, the model package's recommended threshold is used once it is loaded.",
-                          0.0, kMaxThreshold, kDefaultThreshold, playing));
+                          0.0, kMaxThreshold, fiancee::defaults::kQualityThreshold, playing));
   g_object_class_install_property(gobject_class, PROP_SCALE_FACTOR,
       g_param_spec_string("scale-factor", "Scale factor",
                           "Branch width scale factor, e.g. \"1/8\"; must be one the model package provides (listed "
@@ -784,7 +756,7 @@ static void gst_fiancee_filter_class_init(GstFianceeFilterClass* klass) {
       g_param_spec_int("exit", "Exit",
                        "Force every frame through this exit (0 = earliest, num-exits - 1 = backbone); -1 = let the "
                        "predictor choose per frame from quality-threshold.",
-                       -1, kMaxExit, -1, playing));
+                       fiancee::defaults::kPredictedRoute, kMaxExit, fiancee::defaults::kPredictedRoute, playing));
   g_object_class_install_property(gobject_class, PROP_SUMMARY_INTERVAL,
       g_param_spec_uint("summary-interval", "Summary interval",
                         "Post a \"fiancee-summary\" element message on the bus every this many frames (0 = never).",
@@ -804,6 +776,11 @@ static void gst_fiancee_filter_class_init(GstFianceeFilterClass* klass) {
                            "Also render every frame with the backbone and report the taken exit's measured distance to "
                            "it (meta field measured, stats-location CSV). For evaluation: costs the full backbone per frame.",
                            FALSE, static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
+  g_object_class_install_property(gobject_class, PROP_THREADS,
+      g_param_spec_uint("threads", "Threads",
+                        "LibTorch intra-op threads for this process: 0 = all cores the process may use. Applied when "
+                        "the element starts; process-wide, as LibTorch's setting is (the element started last wins).",
+                        0, kMaxThreads, kDefaultThreads, ready));
   g_object_class_install_property(gobject_class, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics",
                          "Totals since the element started (GstStructure \"fiancee-stats\"): frames, exit-counts, "

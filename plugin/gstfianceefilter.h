@@ -1,13 +1,20 @@
 // GstFianceeFilter: the abstract base of the fiancee elements
 // (fianceereenact, fianceesynth). It maps GStreamer onto a plain C++
 // fiancee::FramePipeline and nothing else:
-//   properties  -> fiancee::RouteSettings, copied per frame
+//   properties  -> fiancee::RouteSettings, copied per frame; `threads` ->
+//                  fiancee::runtime::set_threads at start
+//   start       -> FramePipeline built by create_pipeline(); its
+//                  fiancee::PipelineInfo (exits, scale factors, metric, ...)
+//                  validates the settings and fills `stats`
 //   buffers     -> fiancee::ImageView (real strides) -> FramePipeline::process
 //   reports     -> FianceeFrameMeta on every output buffer, `stats`,
-//                  "fiancee-summary" element messages, rate-limited warnings
+//                  "fiancee-summary" element messages, warnings as
+//                  fiancee::WarningLimiter admits them
 //   QoS events  -> RouteSettings::late (degrade quality, never drop)
-//   LATENCY     -> upstream latency + running estimate of a backbone frame
-//   exceptions  -> GST_ELEMENT_ERROR / GST_ELEMENT_WARNING (never escape)
+//   LATENCY     -> upstream latency + fiancee::LatencyEstimator's estimate of
+//                  a backbone frame
+//   exceptions  -> fiancee::describe_error -> one GST_ELEMENT_ERROR per phase
+//                  (start, frame); they never escape
 //
 // A subclass sets its pad templates / caps (and transform_caps when the output
 // differs from the input), adds its own properties and implements
@@ -21,7 +28,7 @@
 #include <memory>
 #include <string>
 
-#include "core/errors.h"
+#include "core/element_error.h"
 #include "pipelines/frame_pipeline.h"
 
 G_BEGIN_DECLS
@@ -44,10 +51,7 @@ struct GstFianceeLoadSettings {
 
 // Thrown by a subclass's create_pipeline() for an input file that does not
 // exist: reported as GST_RESOURCE_ERROR_NOT_FOUND instead of SETTINGS.
-class GstFianceeNotFoundError : public fiancee::InputError {
- public:
-  using fiancee::InputError::InputError;
-};
+using GstFianceeNotFoundError = fiancee::NotFoundError;
 
 struct _GstFianceeFilterClass {
   GstVideoFilterClass parent_class;

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "core/defaults.h"
 #include "pipelines/reenact.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_fiancee_reenact_debug);
@@ -26,9 +27,6 @@ enum {
   PROP_FACE_REDETECT_INTERVAL,
   PROP_EXPRESSION_TRANSFER,
 };
-
-#define DEFAULT_FACE_HOLD_FRAMES 12
-#define DEFAULT_FACE_REDETECT_INTERVAL 1
 
 static GType gst_fiancee_no_face_get_type(void) {
   static GType type = 0;
@@ -170,8 +168,8 @@ static void gst_fiancee_reenact_init(GstFianceeReenact* self) {
   self->source_location = nullptr;
   self->no_face = static_cast<gint>(fiancee::NoFaceAction::Passthrough);
   self->expression_transfer = static_cast<gint>(fiancee::ExpressionTransfer::Relative);
-  self->face_hold_frames = DEFAULT_FACE_HOLD_FRAMES;
-  self->face_redetect_interval = DEFAULT_FACE_REDETECT_INTERVAL;
+  self->face_hold_frames = fiancee::defaults::kFaceHoldFrames;
+  self->face_redetect_interval = fiancee::defaults::kFaceRedetectInterval;
 }
 
 static void gst_fiancee_reenact_class_init(GstFianceeReenactClass* klass) {
@@ -201,7 +199,7 @@ static void gst_fiancee_reenact_class_init(GstFianceeReenactClass* klass) {
   g_object_class_install_property(gobject_class, PROP_FACE_HOLD_FRAMES,
       g_param_spec_uint("face-hold-frames", "Face hold frames",
                         "Frames without a detected face during which the last good pose and expression are reused.",
-                        0, 10000, DEFAULT_FACE_HOLD_FRAMES,
+                        0, 10000, fiancee::defaults::kFaceHoldFrames,
                         static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
 
   g_object_class_install_property(gobject_class, PROP_FACE_REDETECT_INTERVAL,
@@ -209,7 +207,7 @@ static void gst_fiancee_reenact_class_init(GstFianceeReenactClass* klass) {
                         "Run the face detector (the front end's main cost) on every Nth frame only and fit the "
                         "landmarks in the box that follows the face in between; a lost face or a scene cut detects "
                         "again. 1 = detect on every frame.",
-                        1, 1000, DEFAULT_FACE_REDETECT_INTERVAL,
+                        1, 1000, fiancee::defaults::kFaceRedetectInterval,
                         static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
 
   g_object_class_install_property(gobject_class, PROP_EXPRESSION_TRANSFER,

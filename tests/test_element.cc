@@ -3,6 +3,7 @@
 // bus messages, QoS degradation, latency, error handling. The plugin is linked
 // in and registered statically; the fixture packages are written with the
 // pipelines' write_demo_package() (tiny, untrained, CPU).
+#include <ATen/Parallel.h>
 #include <gst/check/gstharness.h>
 #include <gst/gst.h>
 #include <gst/video/video.h>
@@ -15,11 +16,13 @@
 #include <string>
 #include <vector>
 
+#include "core/defaults.h"
 #include "core/errors.h"
 #include "core/frame_report.h"
-#include "pipelines/reenact_package.h"
+#include "core/runtime.h"
+#include "training/reenact_package.h"
 #include "pipelines/reenact.h"
-#include "pipelines/synth_package.h"
+#include "training/synth_package.h"
 #include "plugin/gstfianceefilter.h"
 #include "tests/fixtures.h"
 
@@ -361,7 +364,7 @@ TEST(Element, PropertyDefaultsAndRanges) {
   EXPECT_TRUE(stats->flags & G_PARAM_READABLE);
   EXPECT_FALSE(stats->flags & G_PARAM_WRITABLE);
 
-  for (const char* name : {"model-location", "database-location", "source-location", "qos-degrade"})
+  for (const char* name : {"model-location", "database-location", "source-location", "qos-degrade", "threads"})
     EXPECT_NE(g_object_class_find_property(klass, name), nullptr) << name;
 
   GParamSpec* transfer = g_object_class_find_property(klass, "expression-transfer");
@@ -410,7 +413,7 @@ TEST(Element, InvalidScaleFactorAtStartNamesTheValidOnes) {
   fiancee::ReenactOptions o;
   o.model_location = package();
   o.source_location = source_of(package());
-  const auto valid = fiancee::make_reenact_pipeline(o)->scale_factors();
+  const auto valid = fiancee::make_reenact_pipeline(o)->info().scale_factors;
   ASSERT_FALSE(valid.empty());
 
   GstElement* e = make_reenact();
@@ -771,6 +774,17 @@ FakeScript g_script;
 
 class FakePipeline : public fiancee::FramePipeline {
  public:
+  FakePipeline() {
+    info_.num_exits = 3;
+    info_.scale_factors = {"1/2", "1/4"};
+    info_.default_scale_factor = "1/2";
+    info_.metric_name = "fake";
+    info_.metric_unit = "fake units";
+    info_.default_threshold = fiancee::defaults::kQualityThreshold;
+    info_.device_name = "cpu";
+    info_.backbone_gflops = 4.0;
+  }
+
   void process(const fiancee::ImageView& in, const fiancee::ImageView& out, const fiancee::RouteSettings& settings,
                fiancee::FrameReport& report) override {
     if (g_script.throw_nonfinite) throw fiancee::NonFiniteError("backbone output of frame has NaN");
@@ -793,16 +807,10 @@ class FakePipeline : public fiancee::FramePipeline {
     if (g_script.vary_warning && !report.warning.empty()) report.warning += " #" + std::to_string(frames_);
     ++frames_;
   }
-  int num_exits() const override { return 3; }
-  std::vector<std::string> scale_factors() const override { return {"1/2", "1/4"}; }
-  std::string default_scale_factor() const override { return "1/2"; }
-  std::string metric_name() const override { return "fake"; }
-  std::string metric_unit() const override { return "fake units"; }
-  double default_threshold() const override { return 0.1; }
-  std::string device_name() const override { return "cpu"; }
-  double backbone_gflops() const override { return 4.0; }
+  const fiancee::PipelineInfo& info() const override { return info_; }
 
  private:
+  fiancee::PipelineInfo info_;
   int frames_ = 0;
 };
 
@@ -874,6 +882,70 @@ TEST(FilterBase, LoadExceptionFailsStartWithAnError) {
   ASSERT_EQ(r.errors.size(), 1u);
   EXPECT_TRUE(contains(r.errors[0], "scripted load failure")) << r.errors[0];
   EXPECT_TRUE(contains(r.errors[0], package())) << r.errors[0];
+  free_messages(r.messages);
+  gst_object_unref(e);
+}
+
+// The domain and code fiancee::describe_error picks reach the bus (one call site per phase).
+TEST(FilterBase, ErrorsCarryTheirDomainAndCode) {
+  auto expect_error = [](const std::vector<Message>& messages, GQuark domain, int code, const std::string& text) {
+    int errors = 0;
+    for (const auto& m : messages) {
+      if (m.type != GST_MESSAGE_ERROR) continue;
+      ++errors;
+      EXPECT_EQ(m.domain, domain) << m.text;
+      EXPECT_EQ(m.code, code) << m.text;
+      EXPECT_TRUE(contains(m.text, text)) << m.text;
+    }
+    EXPECT_EQ(errors, 1);
+  };
+
+  GstElement* e = make_fake();
+  g_script.throw_at_load = true;
+  StartResult r = try_start(e);
+  EXPECT_EQ(r.ret, GST_STATE_CHANGE_FAILURE);
+  expect_error(r.messages, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_FAILED, "scripted load failure");
+  free_messages(r.messages);
+  gst_object_unref(e);
+
+  e = make_fake();
+  const std::string unwritable = g_fixtures->dir.file("no-such-dir") + "/stats.csv";
+  g_object_set(e, "stats-location", unwritable.c_str(), NULL);
+  r = try_start(e);
+  EXPECT_EQ(r.ret, GST_STATE_CHANGE_FAILURE);
+  expect_error(r.messages, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_WRITE, unwritable);
+  free_messages(r.messages);
+  gst_object_unref(e);
+
+  Harness t(make_fake());
+  g_script.throw_nonfinite = true;
+  EXPECT_EQ(t.push(), GST_FLOW_ERROR);
+  expect_error(t.messages(), GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED, "NaN");
+}
+
+TEST(FilterBase, ThreadsSetsLibTorchThreadsAtStart) {
+  GstElement* e = make_fake();
+  auto* threads = G_PARAM_SPEC_UINT(g_object_class_find_property(G_OBJECT_GET_CLASS(e), "threads"));
+  ASSERT_NE(threads, nullptr);
+  EXPECT_EQ(threads->minimum, 0u);
+  EXPECT_EQ(threads->maximum, 1024u);
+  EXPECT_EQ(threads->default_value, 0u);
+  EXPECT_TRUE(G_PARAM_SPEC(threads)->flags & GST_PARAM_MUTABLE_READY);
+  guint value = 99;
+  g_object_get(e, "threads", &value, NULL);
+  EXPECT_EQ(value, 0u);
+
+  g_object_set(e, "threads", 1u, NULL);
+  StartResult r = try_start(e);
+  EXPECT_NE(r.ret, GST_STATE_CHANGE_FAILURE);
+  EXPECT_EQ(at::get_num_threads(), 1);
+  free_messages(r.messages);
+
+  // 0 (the default) = every core the process may use; also leaves later tests at the default.
+  g_object_set(e, "threads", 0u, NULL);
+  r = try_start(e);
+  EXPECT_NE(r.ret, GST_STATE_CHANGE_FAILURE);
+  EXPECT_EQ(at::get_num_threads(), fiancee::runtime::available_cores());
   free_messages(r.messages);
   gst_object_unref(e);
 }
