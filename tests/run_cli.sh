@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The fiancee command line (tools/cli.cc): help for every command; usage errors
+# exit 2 naming what is wrong; a failing command exits 1; --threads on either
+# side of the command name.
+set -euo pipefail
+FIANCEE="$1"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# expect STATUS TEXT ARGS...: `fiancee ARGS` exits with STATUS and prints TEXT (stdout or stderr).
+expect() {
+  local want="$1" text="$2" rc=0
+  shift 2
+  "$FIANCEE" "$@" > "$tmp/out.txt" 2>&1 || rc=$?
+  [ "$rc" -eq "$want" ] || fail "fiancee $*: exit $rc, expected $want: $(cat "$tmp/out.txt")"
+  grep -qF -- "$text" "$tmp/out.txt" || fail "fiancee $*: output lacks '$text': $(cat "$tmp/out.txt")"
+}
+
+"$FIANCEE" --help > "$tmp/help.txt" || fail "fiancee --help exits non-zero"
+mapfile -t commands < <(awk '/^Commands:/ { on = 1; next } on && NF == 0 { exit } on { print $1 }' "$tmp/help.txt")
+# The table in tools/cli.cc holds 11 commands; `help` is the 12th.
+[ "${#commands[@]}" -eq 12 ] || fail "fiancee --help lists ${#commands[@]} commands, expected 12: ${commands[*]}"
+grep -q "Exit status: 0 success; 1 the command failed" "$tmp/help.txt" || fail "fiancee --help does not document the exit status"
+for c in "${commands[@]}"; do expect 0 "Usage: fiancee $c" "$c" --help; done
+expect 0 "Usage: fiancee eval [OPTIONS] PACKAGE" help eval
+expect 0 "Commands:" help
+echo "ok 1 - --help and the help of each of the ${#commands[@]} commands"
+
+rc=0
+"$FIANCEE" > "$tmp/out.txt" 2> "$tmp/err.txt" || rc=$?
+[ "$rc" -eq 2 ] && [ ! -s "$tmp/out.txt" ] && grep -q "Usage: fiancee" "$tmp/err.txt" || fail "fiancee without arguments: exit $rc, usage not on stderr alone"
+expect 2 "unknown command 'frobnicate'" frobnicate
+expect 2 "unknown option --thresold" eval PACKAGE --thresold 0.1
+expect 2 "Run 'fiancee eval --help'" eval PACKAGE --thresold 0.1
+expect 2 "--frames: 'abc' is not an integer" make-scenes --out "$tmp/s" --frames abc
+expect 2 "--lr: 'fast' is not a number" train-backbone --work "$tmp/w" --lr fast
+expect 2 "--device: gpu not in {auto,cpu,cuda}" bench --device gpu
+expect 2 "--split: train not in {test,validation}" eval PACKAGE --split train
+expect 2 "--arch: g2d not in" bench --arch g2d-paper,g2d
+expect 2 "--work is required" train-branches --steps 1
+expect 2 "PACKAGE is required" inspect
+expect 2 "unexpected argument 'B'" inspect A B
+expect 2 "--threads: must be 0 (all cores) or more" --threads -1 flops
+[ ! -e "$tmp/s" ] && [ ! -e "$tmp/w" ] || fail "a command ran despite a usage error"
+echo "ok 2 - usage errors exit 2 and name the culprit"
+
+expect 1 "fiancee inspect: error: " inspect "$tmp/no-such-package"
+echo "ok 3 - a failing command exits 1"
+
+expect 0 "make-scenes: 2/2 frames" --threads 1 make-scenes --out "$tmp/a" --frames 2 --height 16 --width 16 --images
+expect 0 "make-scenes: 2/2 frames" make-scenes --out "$tmp/b" --frames 2 --height 16 --width 16 --threads 1
+[ -s "$tmp/a/image_0001.png" ] && [ -s "$tmp/b/labels_0001.png" ] || fail "make-scenes wrote no frames"
+echo "ok 4 - --threads before or after the command"
