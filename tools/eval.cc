@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include <cstdio>
+#include <filesystem>
 
 #include "core/errors.h"
 #include "core/exit_graph.h"
@@ -16,11 +17,11 @@
 #include "core/package.h"
 #include "models/registry.h"
 #include "pipelines/face_frontend.h"
-#include "pipelines/face_videos.h"
+#include "datasets/face_videos.h"
 #include "pipelines/image_io.h"
-#include "pipelines/reenact_data.h"
+#include "datasets/reenact_data.h"
 #include "pipelines/reenact_inputs.h"
-#include "tools/args.h"
+#include "tools/commands.h"
 #include "tools/eval_report.h"
 
 namespace fiancee::tools {
@@ -52,7 +53,7 @@ torch::Tensor driver_keys(const std::string& driver, const GuideDatabase* db, in
 
 }  // namespace
 
-int eval(const Args& args) {
+int eval(const Options& args) {
   if (args.positional.size() != 1) throw InputError("eval takes one package directory");
   const auto pkg = Package::open(args.positional[0]);
   const auto& m = pkg.manifest();
@@ -69,6 +70,7 @@ int eval(const Args& args) {
   const std::string split = args.get("--split", "test");
   if (split != "test" && split != "validation") throw InputError("--split must be test or validation");
   const uint64_t salt = split == "test" ? 0xE7A1 : 0x7A11D000;
+  c.setup.split = driver.empty() ? split + " split" : "driver " + std::filesystem::path(driver).filename().string();
   torch::Tensor source, keys;
   if (driver.empty()) {
     source = heads.source(0).unsqueeze(0);

@@ -2,9 +2,6 @@
 
 #include <torch/torch.h>
 
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
-
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -18,12 +15,11 @@
 #include "core/package.h"
 #include "core/router.h"
 #include "models/registry.h"
+#include "tools/plot.h"
 
 namespace fiancee::tools {
 
 namespace {
-
-const cv::Scalar kColours[] = {{80, 175, 76}, {243, 150, 33}, {7, 193, 255}, {54, 67, 244}, {156, 39, 176}, {121, 85, 72}};
 
 double quantile(std::vector<double> v, double q) {
   if (v.empty()) return 0;
@@ -36,49 +32,87 @@ std::vector<double> column(const torch::Tensor& t, int e) {
   return {c.data_ptr<double>(), c.data_ptr<double>() + c.numel()};
 }
 
-// Stacked bars of exit shares per threshold (the paper's Fig. 7 layout).
-void plot_shares(const std::string& path, const std::string& metric, const std::vector<double>& thresholds,
-                 const std::vector<std::vector<double>>& shares) {
-  const int w = 80 + 40 * static_cast<int>(thresholds.size()), h = 360, top = 20, bottom = 300;
-  cv::Mat img(h, std::max(w, 620), CV_8UC3, cv::Scalar(255, 255, 255));
-  for (size_t t = 0; t < thresholds.size(); ++t) {
-    double y = bottom;
-    const int x = 60 + 40 * static_cast<int>(t);
-    for (size_t e = 0; e < shares[t].size(); ++e) {
-      const double hgt = shares[t][e] * (bottom - top);
-      cv::rectangle(img, cv::Point(x, static_cast<int>(y - hgt)), cv::Point(x + 30, static_cast<int>(y)), kColours[e % 6], cv::FILLED);
-      y -= hgt;
-    }
-    char label[16];
-    std::snprintf(label, sizeof label, "%.2f", thresholds[t]);
-    cv::putText(img, label, cv::Point(x - 2, bottom + 18), cv::FONT_HERSHEY_SIMPLEX, 0.35, cv::Scalar(0, 0, 0));
+// The sweep's outcome per threshold, for the plot.
+struct SweepCurves {
+  std::vector<double> thresholds, mean_gflops, mean_quality, p95_quality;
+  std::vector<std::vector<double>> shares;  // [threshold][exit]
+};
+
+std::string exit_name(const EvalSetup& s, size_t e) {
+  return e + 1 == s.gflops.size() ? "backbone" : "exit " + std::to_string(e) + " (SF " + s.scale_factor + ")";
+}
+
+std::string title(const EvalSetup& s, const std::string& what) {
+  std::string t;
+  for (const auto& part : {s.package, s.split, s.metric})
+    if (!part.empty()) t += part + " · ";
+  return t + what;
+}
+
+std::string format(const char* fmt, double v) {
+  char text[64];
+  std::snprintf(text, sizeof text, fmt, v);
+  return text;
+}
+
+// Stacked bars of exit shares per threshold (the paper's Fig. 7 layout) over
+// what they buy and cost: mean GFLOPs and measured quality at each threshold.
+void plot_sweep(const std::string& stem, const EvalSetup& s, int frames, const SweepCurves& c) {
+  plot::Figure fig(title(s, "exit shares, cost and quality vs threshold"),
+                   "scale factor " + s.scale_factor + ", " + std::to_string(frames) + " frames; each frame takes the cheapest exit whose predicted " +
+                       s.metric + " is below the threshold",
+                   1000, 860);
+  // Every chart spans the bars' extent, so a threshold is at the same x in all three.
+  const double half_step = c.thresholds.size() > 1 ? (c.thresholds[1] - c.thresholds[0]) / 2 : s.threshold_step / 2;
+  auto chart = [&](plot::ChartKind kind, const std::string& y_label) {
+    plot::Chart ch;
+    ch.kind = kind;
+    ch.y_label = y_label;
+    ch.x = c.thresholds;
+    ch.x_min = c.thresholds.front() - half_step;
+    ch.x_max = c.thresholds.back() + half_step;
+    return ch;
+  };
+  auto shares = chart(plot::ChartKind::kStackedBars, "share of frames");
+  shares.y_percent = true;
+  shares.y_max = 1;
+  shares.height = 1.6;
+  for (size_t e = 0; e < s.gflops.size(); ++e) {
+    plot::Series exit{exit_name(s, e) + ": " + format("%.3g GFLOPs", s.gflops[e]), {},
+                      e + 1 == s.gflops.size() ? plot::kGrey : plot::series_colour(e)};
+    for (const auto& at : c.shares) exit.values.push_back(at[e]);
+    shares.series.push_back(std::move(exit));
   }
-  cv::putText(img, "threshold (" + metric + "); bars: share of frames per exit, bottom = exit 0, top = backbone",
-              cv::Point(10, h - 20), cv::FONT_HERSHEY_SIMPLEX, 0.4, cv::Scalar(0, 0, 0));
-  cv::imwrite(path, img);
+  fig.add(std::move(shares));
+  auto cost = chart(plot::ChartKind::kLines, "GFLOPs / frame");
+  cost.series.push_back({"mean GFLOPs", c.mean_gflops, plot::kBlack});
+  cost.series.push_back({"backbone alone", std::vector<double>(c.thresholds.size(), s.gflops.back()), plot::kGrey, true});
+  fig.add(std::move(cost));
+  auto quality = chart(plot::ChartKind::kLines, "measured " + s.metric);
+  quality.x_label = "threshold on the predicted " + s.metric;
+  quality.series.push_back({"95th percentile", c.p95_quality, plot::series_colour(5)});
+  quality.series.push_back({"mean", c.mean_quality, plot::kBlack});
+  quality.series.push_back({"threshold (y = x)", c.thresholds, plot::kGrey, true});
+  fig.add(std::move(quality));
+  fig.save(stem);
 }
 
 // Histogram of measured quality per exit, one row per exit (the paper's Fig. S5 layout).
-void plot_quality(const std::string& path, const std::string& metric, const EvalFrames& f) {
-  const int exits = static_cast<int>(f.measured.size(1)) - 1, bins = 40, row = 90, left = 70, width = 480;
-  const double top_q = std::max(1e-6, f.measured.narrow(1, 0, exits).max().item<double>());
-  cv::Mat img(row * exits + 60, left + width + 20, CV_8UC3, cv::Scalar(255, 255, 255));
-  for (int e = 0; e < exits; ++e) {
-    std::vector<int> counts(bins, 0);
-    for (double q : column(f.measured, e)) ++counts[std::min(bins - 1, static_cast<int>(q / top_q * bins))];
-    const int most = std::max(1, *std::max_element(counts.begin(), counts.end()));
-    const int base = row * (e + 1);
-    for (int b = 0; b < bins; ++b) {
-      const int x = left + b * width / bins, hgt = counts[b] * (row - 20) / most;
-      cv::rectangle(img, cv::Point(x, base - hgt), cv::Point(x + width / bins - 1, base), kColours[e % 6], cv::FILLED);
-    }
-    cv::putText(img, "exit " + std::to_string(e), cv::Point(8, base - 30), cv::FONT_HERSHEY_SIMPLEX, 0.45, cv::Scalar(0, 0, 0));
-    cv::line(img, cv::Point(left, base), cv::Point(left + width, base), cv::Scalar(0, 0, 0));
-  }
-  char axis[160];
-  std::snprintf(axis, sizeof axis, "measured %s to the backbone, 0 .. %.3f; bar height = share of frames", metric.c_str(), top_q);
-  cv::putText(img, axis, cv::Point(10, row * exits + 35), cv::FONT_HERSHEY_SIMPLEX, 0.4, cv::Scalar(0, 0, 0));
-  cv::imwrite(path, img);
+void plot_quality(const std::string& stem, const EvalSetup& s, const EvalFrames& f) {
+  const int64_t frames = f.measured.size(0), branches = f.measured.size(1) - 1;
+  plot::Figure fig(title(s, "each exit's distance to the backbone"),
+                   "scale factor " + s.scale_factor + ", " + std::to_string(frames) + " frames, every exit rendered on every frame", 1000,
+                   static_cast<int>(170 + 120 * branches));
+  plot::Chart c;
+  c.kind = plot::ChartKind::kHistogram;
+  c.x_label = s.metric + " to the backbone output (0 = identical); dashed: the mean";
+  c.y_label = "share of frames";
+  c.y_percent = true;
+  for (int e = 0; e < branches; ++e)
+    c.series.push_back({exit_name(s, static_cast<size_t>(e)) + ": mean " + format("%.3f", f.measured.select(1, e).mean().item<double>()),
+                        column(f.measured, e), plot::series_colour(static_cast<size_t>(e))});
+  fig.add(std::move(c));
+  fig.save(stem);
 }
 
 }  // namespace
@@ -105,16 +139,18 @@ ExitRows render_exits(ExitGraph& graph, const std::string& sf, const torch::Tens
   return r;
 }
 
-EvalContext EvalContext::open(const Package& pkg, const Args& args) {
+EvalContext EvalContext::open(const Package& pkg, const Options& args) {
   const auto& m = pkg.manifest();
   EvalContext c;
   c.setup.out_dir = args.get("--out", "eval-out");
+  c.setup.package = (m.name.empty() ? pkg.dir() : m.name) + (m.untrained ? " (untrained)" : "");
   c.setup.metric = m.metric;
   c.setup.scale_factor = args.get("--scale-factor", m.default_scale_factor);
   c.setup.gflops = m.scale_factor(c.setup.scale_factor).route_gflops;
   c.setup.max_threshold = std::stod(args.get("--max-threshold", "0.5"));
   c.setup.threshold_step = std::stod(args.get("--threshold-step", "0.025"));
   if (!(c.setup.threshold_step > 0)) throw InputError("--threshold-step must be positive");
+  if (!(c.setup.max_threshold >= 0)) throw InputError("--max-threshold must not be negative");
   c.graph = models::load_graph(pkg);
   c.graph->eval();
   c.db = pkg.guide_database();
@@ -145,8 +181,8 @@ std::vector<std::pair<double, double>> predictor_error(const EvalFrames& f) {
 void report_sweep(const EvalFrames& f, const EvalSetup& s) {
   std::filesystem::create_directories(s.out_dir);
   const int n = static_cast<int>(f.measured.size(0)), exits = static_cast<int>(f.measured.size(1)), bb = exits - 1;
-  std::vector<double> thresholds;
-  for (double t = 0; t <= s.max_threshold + 1e-9; t += s.threshold_step) thresholds.push_back(t);
+  SweepCurves curves;
+  for (double t = 0; t <= s.max_threshold + 1e-9; t += s.threshold_step) curves.thresholds.push_back(t);
   std::ofstream sweep(s.out_dir + "/sweep.csv");
   sweep << "threshold,mean_gflops,gflops_share,mean_quality,p95_quality,miss_share";
   for (int e = 0; e < exits; ++e) sweep << ",share_exit" << e;
@@ -160,9 +196,7 @@ void report_sweep(const EvalFrames& f, const EvalSetup& s) {
     predicted[i].assign(p.data_ptr<double>(), p.data_ptr<double>() + exits);
     measured[i].assign(m.data_ptr<double>(), m.data_ptr<double>() + exits);
   }
-  std::vector<std::vector<double>> shares_all;
-  std::vector<double> mean_g, mean_q;
-  for (double t : thresholds) {
+  for (double t : curves.thresholds) {
     std::vector<double> shares(exits, 0.0), qualities;
     double g = 0;
     int misses = 0;
@@ -176,27 +210,29 @@ void report_sweep(const EvalFrames& f, const EvalSetup& s) {
     }
     double mq = 0;
     for (double q : qualities) mq += q / n;
-    const double miss = static_cast<double>(misses) / n;
-    sweep << t << "," << g << "," << g / s.gflops[bb] << "," << mq << "," << quantile(qualities, 0.95) << "," << miss;
+    const double miss = static_cast<double>(misses) / n, p95 = quantile(qualities, 0.95);
+    sweep << t << "," << g << "," << g / s.gflops[bb] << "," << mq << "," << p95 << "," << miss;
     for (double v : shares) sweep << "," << v;
     sweep << "\n";
-    std::printf("%9.3f %11.4f %7.3f %9.4f %9.4f %7.3f ", t, g, g / s.gflops[bb], mq, quantile(qualities, 0.95), miss);
+    std::printf("%9.3f %11.4f %7.3f %9.4f %9.4f %7.3f ", t, g, g / s.gflops[bb], mq, p95, miss);
     for (double v : shares) std::printf(" %5.2f", v);
     std::printf("\n");
-    shares_all.push_back(shares);
-    mean_g.push_back(g);
-    mean_q.push_back(mq);
+    curves.shares.push_back(shares);
+    curves.mean_gflops.push_back(g);
+    curves.mean_quality.push_back(mq);
+    curves.p95_quality.push_back(p95);
   }
   // GFLOPs saved per quality unit: least-squares slope of mean GFLOPs against mean quality.
   double sx = 0, sy = 0, sxx = 0, sxy = 0;
+  const auto &mean_q = curves.mean_quality, &mean_g = curves.mean_gflops;
   const double k = static_cast<double>(mean_q.size());
   for (size_t i = 0; i < mean_q.size(); ++i) sx += mean_q[i], sy += mean_g[i], sxx += mean_q[i] * mean_q[i], sxy += mean_q[i] * mean_g[i];
   const double denom = k * sxx - sx * sx;
   if (denom > 0)
     std::printf("gain: %.3g GFLOPs saved per unit of %s (least-squares slope over the sweep; the paper reports 1.3e3 GFLOPs/LPIPS at 512x512)\n",
                 -(k * sxy - sx * sy) / denom, s.metric.c_str());
-  plot_shares(s.out_dir + "/exit_shares.png", s.metric, thresholds, shares_all);
-  plot_quality(s.out_dir + "/quality_per_exit.png", s.metric, f);
+  plot_sweep(s.out_dir + "/exit_shares", s, n, curves);
+  plot_quality(s.out_dir + "/quality_per_exit", s, f);
 
   // Database effect and predictor error per exit (Tables S1/S5 and S3/S6 style).
   const auto errors = predictor_error(f);
@@ -211,7 +247,7 @@ void report_sweep(const EvalFrames& f, const EvalSetup& s) {
     per_exit << e << "," << s.gflops[e] << "," << with << "," << (f.measured_no_db.defined() ? std::to_string(without) : "") << ","
              << quantile(column(f.measured, e), 0.95) << "," << errors[e].first << "," << errors[e].second << "\n";
   }
-  std::fprintf(stderr, "eval: wrote %s/sweep.csv, per_exit.csv, exit_shares.png, quality_per_exit.png\n", s.out_dir.c_str());
+  std::fprintf(stderr, "eval: wrote %s/sweep.csv, per_exit.csv, exit_shares.png/.svg, quality_per_exit.png/.svg\n", s.out_dir.c_str());
 }
 
 }  // namespace fiancee::tools

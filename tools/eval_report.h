@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "tools/args.h"
+#include "tools/commands.h"
 
 namespace fiancee {
 class Package;
@@ -42,6 +42,8 @@ struct EvalFrames {
 
 struct EvalSetup {
   std::string out_dir;
+  std::string package;  // the manifest's name, for plot titles
+  std::string split;    // which held-out frames, for plot titles ("test split"); set by the pipeline's eval
   std::string metric;
   std::string scale_factor;
   std::vector<double> gflops;  // route GFLOPs, backbone last
@@ -57,15 +59,16 @@ struct EvalContext {
   std::shared_ptr<ExitGraph> graph;
   std::shared_ptr<GuideDatabase> db;
   std::unique_ptr<QualityMetric> metric;
-  static EvalContext open(const Package& package, const Args& args);
+  static EvalContext open(const Package& package, const Options& args);
 };
 
-// Prints and writes sweep.csv, per_exit.csv, exit_shares.png (Fig. 7 / Fig. 3
-// layout) and quality_per_exit.png (Fig. S5 layout).
+// Prints and writes sweep.csv, per_exit.csv, exit_shares.png and .svg (Fig. 7 /
+// Fig. 3 layout, with cost and quality per threshold) and quality_per_exit.png
+// and .svg (Fig. S5 layout).
 void report_sweep(const EvalFrames& frames, const EvalSetup& setup);
 
 // `fiancee eval` of a synthesis package (tools/eval_synth.cc).
-int eval_synth(const Package& package, const Args& args);
+int eval_synth(const Package& package, const Options& args);
 
 // Mean absolute and mean signed predictor error per exit (Tables S3-S4/S6 style).
 std::vector<std::pair<double, double>> predictor_error(const EvalFrames& frames);
