@@ -10,6 +10,7 @@
 #include "core/guide_db.h"
 #include "core/metrics.h"
 #include "core/router.h"
+#include "core/runtime.h"
 
 namespace fiancee {
 
@@ -62,6 +63,8 @@ Engine::Engine(std::shared_ptr<ExitGraph> graph, Manifest manifest, std::shared_
                        std::to_string(graph_->num_branches() + 1));
   graph_->to(device_);
   graph_->eval();
+  channels_last_ = device_.is_cpu() && runtime::channels_last();
+  graph_->set_channels_last(channels_last_);
 }
 
 EngineOutput Engine::run(const torch::Tensor& input, const torch::Tensor& key, const RouteSettings& settings) {
@@ -73,7 +76,10 @@ EngineOutput Engine::run(const torch::Tensor& input, const torch::Tensor& key, c
   const int64_t n = input.size(0);
   StepTimer timer(device_);
 
-  auto x = timer.time("front", [&] { return graph_->front(input.to(device_)); });
+  auto x = timer.time("front", [&] {
+    auto in = input.to(device_);
+    return graph_->front(channels_last_ && in.dim() == 4 ? in.contiguous(at::MemoryFormat::ChannelsLast) : in);
+  });
   torch::Tensor predicted;
   if (settings.forced_exit < 0 && !settings.late)
     predicted = timer.time("predictor", [&] {

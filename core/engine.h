@@ -48,6 +48,7 @@ class Engine {
   std::shared_ptr<GuideDatabase> db_;
   torch::Device device_;
   std::shared_ptr<QualityMetric> metric_;  // made on the first measured frame
+  bool channels_last_ = false;             // CPU: activations and weights in NHWC (runtime::channels_last)
 };
 
 }  // namespace fiancee

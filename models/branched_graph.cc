@@ -32,6 +32,17 @@ void BranchedGraph::to(const torch::Device& device) {
   for (auto& [sf, m] : sets_) m->to(device);
 }
 
+void BranchedGraph::set_channels_last(bool channels_last) {
+  const auto format = channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+  auto convert = [&](torch::nn::Module& m) {
+    torch::NoGradGuard no_grad;
+    for (auto& p : m.parameters())
+      if (p.dim() == 4) p.set_data(p.data().contiguous(format));
+  };
+  convert(*backbone_);
+  for (auto& [sf, m] : sets_) convert(*m);
+}
+
 void BranchedGraph::eval() {
   backbone_->eval();
   for (auto& [sf, m] : sets_) m->eval();

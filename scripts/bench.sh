@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# Reproduces docs/benchmarks.md on the machine it runs on: paper-scale G2D
-# routes (random weights) and the bundled avatar package, CPU unless DEVICE=cuda.
+# Reproduces docs/benchmarks.md's tuned-runtime tables on the machine it runs on:
+# paper-scale G2D routes (random weights) and the bundled avatar packages, each
+# at 1 and 2 threads in NCHW and channels-last, in one run per target; CPU
+# unless DEVICE=cuda (then threads and layouts do not apply).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 device="${DEVICE:-cpu}"
 mkdir -p out/bench
 F=build/tools/fiancee
+variants=(--thread-counts 1,2 --layouts nchw,channels-last)
+[ "$device" = cpu ] || variants=()
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-$F bench --arch g2d-paper --scale-factors 1/15,1/8 --device "$device" --runs "${RUNS:-5}" --warmup 1 \
+$F bench --arch g2d-paper --scale-factors 1/8 --device "$device" --runs "${RUNS:-3}" --warmup 1 "${variants[@]}" \
   --csv out/bench/g2d-paper-$device.csv
-$F bench --package assets/avatar-demo --device "$device" --runs "${RUNS:-20}" --warmup 3 \
+$F bench --package assets/avatar-256 --scale-factors 1/4 --device "$device" --runs "${RUNS:-7}" --warmup 1 "${variants[@]}" \
+  --csv out/bench/avatar-256-$device.csv
+$F bench --package assets/avatar-demo --scale-factors 1/4 --device "$device" --runs "${RUNS:-9}" --warmup 1 "${variants[@]}" \
   --csv out/bench/avatar-demo-$device.csv

@@ -6,7 +6,7 @@ packages=(
   libtorch-dev libfaiss-dev libopenblas-dev nlohmann-json3-dev libssl-dev libopencv-dev libgtest-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-libav
-  opencv-doc libdlib-dev libdlib-data
+  opencv-doc libdlib-dev libdlib-data libcli11-dev libcairo2-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,7 +1,8 @@
 // `fiancee bench`: times every route (forced exits through the engine), the
 // predictor, the router and the guide database lookup at batch 1, and reports
 // medians, p95, each route's time as a ratio to the backbone's measured in the
-// same run, and each route's peak resident memory.
+// same run, each route's peak resident memory, and its achieved GFLOP/s beside
+// a reference rate (large GEMM / convolution) timed in the same run.
 #include <torch/torch.h>
 
 #include <nlohmann/json.hpp>
@@ -10,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <thread>
@@ -21,11 +23,12 @@
 #include "core/guide_db.h"
 #include "core/package.h"
 #include "core/router.h"
+#include "core/runtime.h"
 #include "models/asap.h"
 #include "models/g2d.h"
 #include "models/oasis.h"
 #include "models/registry.h"
-#include "tools/args.h"
+#include "tools/commands.h"
 
 namespace fiancee::tools {
 
@@ -44,7 +47,8 @@ struct Target {
 Target from_package(const std::string& dir) {
   const auto pkg = Package::open(dir);
   Target t{dir, pkg.manifest(), models::load_graph(pkg), pkg.guide_database(), 0};
-  t.key_dim = t.manifest.architecture->value("key_dim", 0);
+  const auto origin = pkg.path("manifest.json");
+  t.key_dim = models::family(t.manifest.family, origin).key_dim(*t.manifest.architecture, origin);
   return t;
 }
 
@@ -121,6 +125,10 @@ struct Row {
   std::string target, kind, sf;
   int exit = -1;
   double gflops = 0, median = 0, p95 = 0, ratio = 0, rss = 0;
+  int threads = 0;  // LibTorch intra-op threads it ran with
+  std::string layout;  // "nchw" or "channels-last" (the engine's CPU layout)
+  std::string variant() const { return std::to_string(threads) + " threads, " + layout; }
+  double rate() const { return gflops > 0 && median > 0 ? gflops / (median / 1000.0) : 0; }  // achieved GFLOP/s
 };
 
 
@@ -189,17 +197,38 @@ std::vector<Row> bench_target(Target& t, const std::vector<std::string>& sfs, co
     std::printf("%s SF %s: predictor + router + guide lookup = %.3f ms = %.2f%% of the cheapest route\n", t.manifest.name.c_str(),
                 sf.c_str(), overhead, 100.0 * overhead / cheapest);
   }
+  for (auto& r : rows) {
+    r.threads = torch::get_num_threads();
+    r.layout = runtime::channels_last() && tm.device.is_cpu() ? "channels-last" : "nchw";
+  }
   return rows;
+}
+
+// What this machine's LibTorch achieves on large, well-shaped work, timed in
+// the same run so a route's GFLOP/s reads as a share of it: a square GEMM and
+// a 3x3 convolution of the size of a mid backbone stage.
+std::vector<Row> reference_rates(const Timing& tm) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(2);
+  const int64_t n = 1024;
+  const auto a = torch::randn({n, n}, tm.device), b = torch::randn({n, n}, tm.device);
+  const auto gemm = time_runs(tm.warmup + 1, tm.runs, tm.device, [&] { torch::mm(a, b); });
+  const int64_t c = 128, hw = 64;
+  const auto x = torch::randn({1, c, hw, hw}, tm.device), w = torch::randn({c, c, 3, 3}, tm.device);
+  const auto conv = time_runs(tm.warmup + 1, tm.runs, tm.device, [&] { torch::conv2d(x, w, {}, 1, 1); });
+  const double gemm_gflops = 1e-9 * static_cast<double>(n * n * n);            // 1 MAC = 1 FLOP, as route GFLOPs
+  const double conv_gflops = 1e-9 * static_cast<double>(c * c * 9 * hw * hw);
+  return {{"reference", "gemm", "", -1, gemm_gflops, percentile(gemm, 0.5), percentile(gemm, 0.95), 0, 0},
+          {"reference", "conv3x3", "", -1, conv_gflops, percentile(conv, 0.5), percentile(conv, 0.95), 0, 0}};
 }
 
 }  // namespace
 
-int bench(const Args& args) {
+int bench(const Options& args) {
   const std::string dev_name = args.get("--device", "auto");
   if (dev_name != "auto" && dev_name != "cpu" && dev_name != "cuda") throw InputError("--device must be auto, cpu or cuda");
   const Timing tm{std::max(1, args.integer("--runs", 5)), std::max(0, args.integer("--warmup", 1)),
                   resolve_device(dev_name == "cpu" ? Device::Cpu : dev_name == "cuda" ? Device::Cuda : Device::Auto)};
-  if (args.has("--threads")) torch::set_num_threads(args.integer("--threads", 1));
 
   std::vector<Target> targets;
   if (args.has("--package"))
@@ -209,34 +238,75 @@ int bench(const Args& args) {
   else
     throw InputError("bench needs --package DIR or --arch NAME[,NAME...] (g2d-paper, oasis-paper, asap-paper)");
 
+  // --thread-counts 1,2: every target at each count in this one run, so thread scaling is a same-run ratio.
+  std::vector<int> counts;
+  for (const auto& c : args.list("--thread-counts", "")) {
+    const int n = std::atoi(c.c_str());
+    if (n < 1 || std::to_string(n) != c) throw InputError("--thread-counts must list positive integers, found '" + c + "'");
+    counts.push_back(n);
+  }
+  if (counts.empty()) counts.push_back(torch::get_num_threads());
+  // --layouts nchw,channels-last: the same for the engine's CPU memory layout.
+  const auto layouts = args.list("--layouts", runtime::channels_last() ? "channels-last" : "nchw");
+  for (const auto& l : layouts)
+    if (l != "nchw" && l != "channels-last") throw InputError("--layouts must list nchw and/or channels-last, found '" + l + "'");
   std::vector<Row> rows;
+  std::map<int, double> ref_rate;  // threads -> reference GFLOP/s
+  for (int c : counts) {
+    runtime::set_threads(c);
+    for (auto r : reference_rates(tm)) {
+      r.threads = c;
+      ref_rate[c] = std::max(ref_rate[c], r.rate());
+      rows.push_back(r);
+    }
+  }
   for (auto& t : targets) {
     std::vector<std::string> sfs;
     for (const auto& sf : t.manifest.scale_factors) sfs.push_back(sf.name);
     if (args.has("--scale-factors") && args.has("--package")) sfs = args.list("--scale-factors", "");
-    const auto r = bench_target(t, sfs, tm);
-    rows.insert(rows.end(), r.begin(), r.end());
+    for (int c : counts)
+      for (const auto& l : layouts) {
+        runtime::set_threads(c);
+        runtime::set_channels_last(l == "channels-last");
+        const auto r = bench_target(t, sfs, tm);
+        rows.insert(rows.end(), r.begin(), r.end());
+      }
   }
-
-  std::printf("%-12s %-10s %-6s %5s %10s %12s %12s %10s %12s\n", "target", "kind", "SF", "exit", "GFLOPs", "median ms", "p95 ms",
-              "vs BB", "peak RSS MB");
+  std::printf("%-12s %-10s %-6s %5s %3s %-13s %10s %12s %12s %8s %9s %7s %12s\n", "target", "kind", "SF", "exit", "thr", "layout", "GFLOPs",
+              "median ms", "p95 ms", "vs BB", "GFLOP/s", "vs ref", "peak RSS MB");
   for (const auto& r : rows)
-    std::printf("%-12s %-10s %-6s %5s %10.2f %12.3f %12.3f %10.3f %12.1f\n", r.target.c_str(), r.kind.c_str(), r.sf.c_str(),
-                r.exit < 0 ? "-" : std::to_string(r.exit).c_str(), r.gflops, r.median, r.p95, r.ratio, r.rss);
+    std::printf("%-12s %-10s %-6s %5s %3d %-13s %10.2f %12.3f %12.3f %8.3f %9.1f %7.2f %12.1f\n", r.target.c_str(), r.kind.c_str(),
+                r.sf.c_str(), r.exit < 0 ? "-" : std::to_string(r.exit).c_str(), r.threads, r.layout.c_str(), r.gflops, r.median, r.p95,
+                r.ratio, r.rate(), r.rate() / ref_rate[r.threads], r.rss);
+  for (const auto& [threads, rate] : ref_rate)
+    std::printf("reference rate %.1f GFLOP/s at %d threads (the faster of gemm and conv3x3, same run); 'vs ref' = achieved / it\n",
+                rate, threads);
+  // Each route in every variant against the same route in the first variant (same run).
+  const Row* first_route = nullptr;
+  for (const auto& r : rows)
+    if (r.kind == "route" && !first_route) first_route = &r;
+  for (const auto& r : rows) {
+    if (r.kind != "route" || !first_route || r.variant() == first_route->variant()) continue;
+    for (const auto& base : rows)
+      if (base.kind == "route" && base.variant() == first_route->variant() && base.target == r.target && base.sf == r.sf &&
+          base.exit == r.exit)
+        std::printf("%s SF %s exit %d: %s %.2fx faster than %s\n", r.target.c_str(), r.sf.c_str(), r.exit, r.variant().c_str(),
+                    base.median / r.median, base.variant().c_str());
+  }
   // Backbones of several targets measured in this one run, as ratios to the first.
   const Row* first = nullptr;
   for (const auto& r : rows) {
     if (r.kind != "route" || r.ratio != 1.0) continue;
     if (!first) first = &r;
-    else if (r.target != first->target)
+    else if (r.target != first->target && r.variant() == first->variant())
       std::printf("backbone %s / backbone %s = %.3f (time ratio, same run)\n", r.target.c_str(), first->target.c_str(), r.median / first->median);
   }
   if (args.has("--csv")) {
     std::ofstream csv(args.get("--csv", ""));
-    csv << "target,kind,scale_factor,exit,gflops,median_ms,p95_ms,ratio_to_backbone,peak_rss_mb,device,threads\n";
+    csv << "target,kind,scale_factor,exit,gflops,median_ms,p95_ms,ratio_to_backbone,gflop_per_s,share_of_reference,peak_rss_mb,device,threads,layout\n";
     for (const auto& r : rows)
       csv << r.target << "," << r.kind << "," << r.sf << "," << r.exit << "," << r.gflops << "," << r.median << "," << r.p95 << ","
-          << r.ratio << "," << r.rss << "," << tm.device.str() << "," << torch::get_num_threads() << "\n";
+          << r.ratio << "," << r.rate() << "," << r.rate() / ref_rate[r.threads] << "," << r.rss << "," << tm.device.str() << "," << r.threads << "," << r.layout << "\n";
     if (!csv) throw Error(args.get("--csv", "") + ": cannot write CSV");
     std::fprintf(stderr, "bench: wrote %s\n", args.get("--csv", "").c_str());
   }
