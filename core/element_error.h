@@ -12,13 +12,6 @@
 
 namespace fiancee {
 
-// An input file that does not exist (e.g. the avatar image): reported as
-// "not found" rather than as a bad setting.
-class NotFoundError : public InputError {
- public:
-  using InputError::InputError;
-};
-
 // The GStreamer error domains and codes the element posts (GST_<DOMAIN>_ERROR_<CODE>).
 enum class ErrorDomain { Core, Resource, Stream };
 enum class ErrorCode { Failed, NotFound, Settings, OpenWrite, Format };

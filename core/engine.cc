@@ -63,8 +63,7 @@ Engine::Engine(std::shared_ptr<ExitGraph> graph, Manifest manifest, std::shared_
                        std::to_string(graph_->num_branches() + 1));
   graph_->to(device_);
   graph_->eval();
-  channels_last_ = device_.is_cpu() && runtime::channels_last();
-  graph_->set_channels_last(channels_last_);
+  channels_last_ = graph_->set_channels_last(device_.is_cpu() && runtime::channels_last());
 }
 
 EngineOutput Engine::run(const torch::Tensor& input, const torch::Tensor& key, const RouteSettings& settings) {

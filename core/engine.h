@@ -41,6 +41,7 @@ class Engine {
   const Manifest& manifest() const { return manifest_; }
   const torch::Device& device() const { return device_; }
   int num_exits() const { return manifest_.num_exits(); }
+  bool channels_last() const { return channels_last_; }  // CPU activations and weights in NHWC
 
  private:
   std::shared_ptr<ExitGraph> graph_;

@@ -25,6 +25,13 @@ class InputError : public Error {
   using Error::Error;
 };
 
+// An input file that does not exist (e.g. the avatar image): the element
+// reports it as "not found" rather than as a bad setting.
+class NotFoundError : public InputError {
+ public:
+  using InputError::InputError;
+};
+
 // A model produced NaN or Inf.
 class NonFiniteError : public Error {
  public:

@@ -54,10 +54,13 @@ class ExitGraph {
 
   virtual void to(const torch::Device& device) = 0;
   virtual void eval() = 0;
-  // Stores 4-D weights channels-last (NHWC) or back in NCHW. Families that
-  // cannot (TorchScript) ignore it; the engine then still feeds NHWC input,
-  // which LibTorch accepts in either layout.
-  virtual void set_channels_last(bool channels_last) { (void)channels_last; }
+  // Stores 4-D weights channels-last (NHWC) or back in NCHW; returns whether
+  // the graph takes NHWC input now. Graphs that cannot (TorchScript: a user's
+  // module may view() its input) keep NCHW and return false.
+  virtual bool set_channels_last(bool channels_last) {
+    (void)channels_last;
+    return false;
+  }
 };
 
 }  // namespace fiancee

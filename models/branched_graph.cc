@@ -32,7 +32,7 @@ void BranchedGraph::to(const torch::Device& device) {
   for (auto& [sf, m] : sets_) m->to(device);
 }
 
-void BranchedGraph::set_channels_last(bool channels_last) {
+bool BranchedGraph::set_channels_last(bool channels_last) {
   const auto format = channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
   auto convert = [&](torch::nn::Module& m) {
     torch::NoGradGuard no_grad;
@@ -41,6 +41,7 @@ void BranchedGraph::set_channels_last(bool channels_last) {
   };
   convert(*backbone_);
   for (auto& [sf, m] : sets_) convert(*m);
+  return channels_last;
 }
 
 void BranchedGraph::eval() {

@@ -26,7 +26,7 @@ class BranchedGraph : public ExitGraph {
   std::vector<std::string> scale_factors() const override;
   void to(const torch::Device& device) override;
   void eval() override;
-  void set_channels_last(bool channels_last) override;
+  bool set_channels_last(bool channels_last) override;
 
   safetensors::TensorMap backbone_state() const;
   safetensors::TensorMap branch_state(const std::string& scale_factor) const;  // branches + predictor

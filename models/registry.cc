@@ -105,7 +105,7 @@ std::vector<Family> make_table() {
   scripted.title = "TorchScript";
   scripted.reenact = true;
   scripted.load = load_scripted_graph;
-  // No config type: the user's predictor takes whatever key the architecture declares.
+  // The user's predictor takes the key size the architecture declares (0 = none).
   scripted.key_dim = config_key_dim<TorchScriptConfig>;
 
   return {g2d, oasis, asap, creps, scripted};

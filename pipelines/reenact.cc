@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/errors.h"
+#include "models/registry.h"
 #include "pipelines/face_frontend.h"
 #include "pipelines/image_io.h"
 #include "pipelines/package_pipeline.h"
@@ -20,6 +21,8 @@ class ReenactPipeline : public PackagePipeline {
     const auto& m = package_.manifest();
     if (m.pipeline != "reenact")
       throw PackageError(o.model_location + ": is a '" + m.pipeline + "' package; fianceereenact needs a 'reenact' package");
+    if (!models::family(m.family, package_.path("manifest.json")).reenact)
+      throw PackageError(o.model_location + ": architecture family '" + m.family + "' renders no reenactment (its input is not an image)");
     if (m.input.channels != 3 + reenact::kKeyDim || m.output.channels != 3)
       throw PackageError(o.model_location + ": a reenact package takes " + std::to_string(3 + reenact::kKeyDim) +
                          " input channels (source RGB + the driver's pose/expression key) and makes 3; this one takes " +

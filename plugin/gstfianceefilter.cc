@@ -437,6 +437,8 @@ static gboolean gst_fiancee_filter_start(GstBaseTransform* trans) {
   std::unique_ptr<fiancee::FrameLog> frame_log;
   auto phase = fiancee::ErrorPhase::Load;
   try {
+    // Only once an element starts, so merely loading the plugin (e.g. by
+    // gst-inspect) leaves the host's allocator alone.
     fiancee::runtime::tune_allocator();
     const int threads = fiancee::runtime::set_threads(static_cast<int>(s.threads));
     GST_INFO_OBJECT(self, "LibTorch intra-op threads: %d (process-wide)", threads);

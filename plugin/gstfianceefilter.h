@@ -49,15 +49,12 @@ struct GstFianceeLoadSettings {
   fiancee::Device device = fiancee::Device::Auto;
 };
 
-// Thrown by a subclass's create_pipeline() for an input file that does not
-// exist: reported as GST_RESOURCE_ERROR_NOT_FOUND instead of SETTINGS.
-using GstFianceeNotFoundError = fiancee::NotFoundError;
-
 struct _GstFianceeFilterClass {
   GstVideoFilterClass parent_class;
 
   // Builds the pipeline (called from `start`, i.e. READY -> PAUSED). May
-  // throw fiancee::Error (or any std::exception): the base turns it into a
+  // throw fiancee::Error (or any std::exception; fiancee::NotFoundError for an
+  // input file that does not exist): the base turns it into a
   // GST_ELEMENT_ERROR and fails the state change. Must not return nullptr.
   std::unique_ptr<fiancee::FramePipeline> (*create_pipeline)(GstFianceeFilter* filter,
                                                              const GstFianceeLoadSettings& settings);

@@ -79,7 +79,7 @@ static std::unique_ptr<fiancee::FramePipeline> gst_fiancee_reenact_create_pipeli
   if (options.source_location.empty())
     throw fiancee::InputError("No source image given: set the source-location property to the avatar image.");
   if (!g_file_test(options.source_location.c_str(), G_FILE_TEST_EXISTS))
-    throw GstFianceeNotFoundError("Source image '" + options.source_location + "' (source-location) not found.");
+    throw fiancee::NotFoundError("Source image '" + options.source_location + "' (source-location) not found.");
   options.model_location = settings.model_location;
   options.database_location = settings.database_location;
   options.device = settings.device;

@@ -1,7 +1,6 @@
 // The "fiancee" GStreamer plugin: early-exit generative video elements.
 #include <gst/gst.h>
 
-#include "core/runtime.h"
 #include "plugin/fianceemeta.h"
 #include "plugin/gstfianceefilter.h"
 #include "plugin/gstfianceereenact.h"
@@ -15,8 +14,6 @@
 #endif
 
 static gboolean plugin_init(GstPlugin* plugin) {
-  // Before any element allocates a tensor: frames then reuse freed activations.
-  fiancee::runtime::tune_allocator();
   fiancee_frame_meta_get_info();
   gst_type_mark_as_plugin_api(GST_TYPE_FIANCEE_FILTER, static_cast<GstPluginAPIFlags>(0));
   gst_type_mark_as_plugin_api(GST_TYPE_FIANCEE_DEVICE, static_cast<GstPluginAPIFlags>(0));

@@ -48,7 +48,8 @@ echo "ok 2 - usage errors exit 2 and name the culprit"
 expect 1 "fiancee inspect: error: " inspect "$tmp/no-such-package"
 echo "ok 3 - a failing command exits 1"
 
-expect 0 "make-scenes: 2/2 frames" --threads 1 make-scenes --out "$tmp/a" --frames 2 --height 16 --width 16 --images
-expect 0 "make-scenes: 2/2 frames" make-scenes --out "$tmp/b" --frames 2 --height 16 --width 16 --threads 1
-[ -s "$tmp/a/image_0001.png" ] && [ -s "$tmp/b/labels_0001.png" ] || fail "make-scenes wrote no frames"
-echo "ok 4 - --threads before or after the command"
+# bench prints the thread count in force, so these see that --threads took effect.
+"$FIANCEE" make-demo-package --out "$tmp/pkg" > /dev/null
+expect 0 "on cpu, 1 threads" --threads 1 bench --package "$tmp/pkg" --device cpu --runs 1 --warmup 0
+expect 0 "on cpu, 2 threads" bench --package "$tmp/pkg" --device cpu --runs 1 --warmup 0 --threads 2
+echo "ok 4 - --threads before or after the command, in force"

@@ -14,6 +14,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/defaults.h"
@@ -769,6 +770,7 @@ struct FakeScript {
   bool vary_warning = false;     // append the frame number to the warning
   double ms = 1.0;               // report.total_ms
   bool passthrough = false;
+  int threads_seen = 0;          // at::get_num_threads() inside the last process()
 };
 FakeScript g_script;
 
@@ -789,6 +791,7 @@ class FakePipeline : public fiancee::FramePipeline {
                fiancee::FrameReport& report) override {
     if (g_script.throw_nonfinite) throw fiancee::NonFiniteError("backbone output of frame has NaN");
     if (g_script.throw_unknown) throw 42;
+    g_script.threads_seen = at::get_num_threads();
     for (int y = 0; y < in.height; ++y)
       std::copy(in.data + y * in.stride, in.data + y * in.stride + in.width * in.channels, out.data + y * out.stride);
     static const double gflops[3] = {1.0, 2.0, 4.0};
@@ -948,6 +951,23 @@ TEST(FilterBase, ThreadsSetsLibTorchThreadsAtStart) {
   EXPECT_EQ(at::get_num_threads(), fiancee::runtime::available_cores());
   free_messages(r.messages);
   gst_object_unref(e);
+}
+
+// OpenMP keeps the thread count per thread: a streaming thread that ran
+// LibTorch before the element started must still run with the element's count.
+TEST(FilterBase, ThreadsApplyOnTheStreamingThread) {
+  GstElement* e = make_fake();
+  g_object_set(e, "threads", 1u, NULL);
+  Harness t(e);
+  GstFlowReturn ret = GST_FLOW_ERROR;
+  std::thread streaming([&] {
+    at::set_num_threads(2);  // this thread's stale count
+    ret = t.push();
+  });
+  streaming.join();
+  EXPECT_EQ(ret, GST_FLOW_OK);
+  EXPECT_EQ(g_script.threads_seen, 1);
+  fiancee::runtime::set_threads(0);  // later tests at the default
 }
 
 TEST(FilterBase, RepeatedWarningIsPostedOnce) {

@@ -11,6 +11,7 @@
 #include "core/guide_db.h"
 #include "core/metrics.h"
 #include "core/package.h"
+#include "core/runtime.h"
 #include "models/registry.h"
 #include "training/reenact_package.h"
 #include "pipelines/reenact_inputs.h"
@@ -47,6 +48,7 @@ class CountingGraph : public fiancee::ExitGraph {
   }
   void to(const torch::Device& d) override { g_->to(d); }
   void eval() override { g_->eval(); }
+  bool set_channels_last(bool on) override { return g_->set_channels_last(on); }
 
   std::map<std::string, int> calls, rows;
 
@@ -212,4 +214,23 @@ TEST(Engine, MeasureReportsDistanceToBackbone) {
     EXPECT_GT(out.reports[i].measured, 0.0);
   }
   EXPECT_EQ(backbone.reports[0].measured, -1.0) << "not measured unless asked";
+}
+
+// The CPU memory layout is a speed choice only: every route renders the same
+// image (up to float rounding) in NCHW and channels-last.
+TEST(Engine, ChannelsLastRendersWhatNchwRenders) {
+  Fixture f;
+  auto [input, key] = f.frames(2);
+  std::vector<torch::Tensor> images[2];
+  for (bool channels_last : {false, true}) {
+    fiancee::runtime::set_channels_last(channels_last);
+    Engine engine(f.graph, f.pkg->manifest(), f.pkg->guide_database(), torch::kCPU);
+    EXPECT_EQ(engine.channels_last(), channels_last);
+    for (int e = 0; e < 4; ++e) images[channels_last].push_back(engine.run(input, key, forced(e)).images);
+  }
+  fiancee::runtime::set_channels_last(true);
+  for (int e = 0; e < 4; ++e) {
+    EXPECT_TRUE(torch::allclose(images[0][e], images[1][e], 1e-4, 1e-4)) << "exit " << e << ": max difference "
+        << (images[0][e] - images[1][e]).abs().max().item<float>();
+  }
 }

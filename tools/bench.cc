@@ -199,7 +199,7 @@ std::vector<Row> bench_target(Target& t, const std::vector<std::string>& sfs, co
   }
   for (auto& r : rows) {
     r.threads = torch::get_num_threads();
-    r.layout = runtime::channels_last() && tm.device.is_cpu() ? "channels-last" : "nchw";
+    r.layout = engine.channels_last() ? "channels-last" : "nchw";
   }
   return rows;
 }

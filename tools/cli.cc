@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/runtime.h"
+#include "models/registry.h"
 #include "tools/commands.h"
 
 namespace fiancee::tools {
@@ -53,6 +54,14 @@ Opt integer_list(std::string name, std::string value, std::string fallback, std:
   o.integer_items = true;
   return o;
 }
+// The registry's synthesis families (models/registry.h), in table order: the first (OASIS) is the default.
+std::vector<std::string> synth_families() {
+  std::vector<std::string> out;
+  for (const auto& f : models::families())
+    if (f.synth()) out.push_back(f.name);
+  return out;
+}
+
 // The first choice is the default.
 Opt choice(std::string name, std::string value, std::vector<std::string> choices, std::string help) {
   std::string fallback = choices.front();
@@ -100,7 +109,7 @@ const std::vector<Command>& commands() {
         choice("--pipeline", "PIPELINE", {"reenact", "synth"}, "which element's package"),
         integer("--resolution", "N", "64", "reenact: square input and output size"),
         integer("--channels", "C", "32", "reenact: backbone width"),
-        choice("--family", "FAMILY", {"oasis", "asap"}, "synth: architecture"),
+        choice("--family", "FAMILY", synth_families(), "synth: architecture"),
         integer("--height", "N", "32", "synth: label map height"),
         integer("--width", "N", "64", "synth: label map width"),
         integer("--seed", "S", "1", "seed of the weights"),
@@ -133,7 +142,7 @@ const std::vector<Command>& commands() {
             integer("--resolution", "N", "128", "reenact: square crop size"),
             integer("--identities", "N", "64", "reenact: procedural identities"),
             integer("--frames-per-video", "N", "48", "reenact --data DIR: frames taken from each video"),
-            choice("--family", "FAMILY", {"oasis", "asap"}, "synth: architecture"),
+            choice("--family", "FAMILY", synth_families(), "synth: architecture"),
             integer("--height", "N", "128", "synth: image height"),
             integer("--width", "N", "256", "synth: image width"),
             flag("--no-database", "synth OASIS: branches without the patch guide database"),

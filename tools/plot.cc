@@ -111,13 +111,15 @@ Prepared prepare(const Chart& c) {
   } else {
     p.rows = std::max<size_t>(1, c.series.size());
     for (const auto& s : c.series)
-      for (double v : s.values) x_lo = std::min({x_lo, v, 0.0}), x_hi = std::max(x_hi, v);
+      for (double v : s.values)
+        if (std::isfinite(v)) x_lo = std::min({x_lo, v, 0.0}), x_hi = std::max(x_hi, v);
     p.x = axis_range(x_lo, x_hi, c.x_min, c.x_max, 6);
     const int bins = std::max(1, c.bins);
     for (const auto& s : c.series) {
       std::vector<double> share(bins, 0.0);
       double mean = 0;
-      const double n = static_cast<double>(s.values.size());
+      // Shares and mean of the finite samples (a NaN branch output has no distance).
+      const double n = static_cast<double>(std::count_if(s.values.begin(), s.values.end(), [](double v) { return std::isfinite(v); }));
       for (double v : s.values) {
         if (!std::isfinite(v)) continue;
         // Samples outside a fixed range land in the end bins rather than vanish.
@@ -127,7 +129,7 @@ Prepared prepare(const Chart& c) {
       }
       for (double v : share) y_hi = std::max(y_hi, v);
       p.bins.push_back(std::move(share));
-      p.means.push_back(s.values.empty() ? std::nan("") : mean);
+      p.means.push_back(n == 0 ? std::nan("") : mean);
     }
   }
   const double y_count = p.rows > 1 ? 2 : 5;  // short rows get fewer ticks
