@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "core/errors.h"
+
 namespace fiancee::testing {
 
 TempDir::TempDir() {
@@ -16,6 +18,15 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const fiancee::PackageError& e) {
+    return e.what();
+  }
+  return "(no PackageError)";
 }
 
 }  // namespace fiancee::testing

@@ -1,6 +1,7 @@
 // Fixtures the tests generate themselves: temporary directories and tiny model packages.
 #pragma once
 
+#include <functional>
 #include <string>
 
 namespace fiancee::testing {
@@ -18,5 +19,8 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// The message of the PackageError that f throws, or "(no PackageError)".
+std::string error_of(const std::function<void()>& f);
 
 }  // namespace fiancee::testing

@@ -16,21 +16,13 @@
 #include "models/creps.h"
 #include "models/g2d.h"
 #include "models/oasis.h"
+#include "tests/fixtures.h"
 
 using fiancee::JsonReader;
+using fiancee::testing::error_of;
 using nlohmann::json;
 
 namespace {
-
-// The PackageError message of f, or a note that there was none.
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const fiancee::PackageError& e) {
-    return e.what();
-  }
-  return "(no PackageError)";
-}
 
 const json kDoc = json::parse(R"({
   "name": "demo", "width": 16, "ratio": 0.5, "flag": true, "widths": [4, 8, 16],

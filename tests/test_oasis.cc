@@ -19,9 +19,11 @@
 #include "core/guide_db.h"
 #include "core/manifest.h"
 #include "models/oasis.h"
+#include "tests/fixtures.h"
 
 using fiancee::models::OasisConfig;
 using fiancee::models::OasisGraph;
+using fiancee::testing::error_of;
 
 namespace {
 
@@ -93,14 +95,6 @@ fiancee::Manifest manifest_for(const OasisGraph& g) {
   return m;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const fiancee::PackageError& e) {
-    return e.what();
-  }
-  return "(no PackageError)";
-}
 
 }  // namespace
 
