@@ -75,10 +75,9 @@ EngineOutput Engine::run(const torch::Tensor& input, const torch::Tensor& key, c
   const int64_t n = input.size(0);
   StepTimer timer(device_);
 
-  auto x = timer.time("front", [&] {
-    auto in = input.to(device_);
-    return graph_->front(channels_last_ && in.dim() == 4 ? in.contiguous(at::MemoryFormat::ChannelsLast) : in);
-  });
+  auto in = input.to(device_);
+  if (channels_last_ && in.dim() == 4) in = in.contiguous(at::MemoryFormat::ChannelsLast);
+  auto x = timer.time("front", [&] { return graph_->front(in); });
   torch::Tensor predicted;
   if (settings.forced_exit < 0 && !settings.late)
     predicted = timer.time("predictor", [&] {
@@ -128,7 +127,7 @@ EngineOutput Engine::run(const torch::Tensor& input, const torch::Tensor& key, c
         if (exit[alive[p]] == b) pos.push_back(p), frames.push_back(alive[p]);
       if (frames.empty()) continue;
       auto img = timer.time("branch" + std::to_string(b), [&] {
-        return graph_->branch(sf, b, rows(x, pos), guide.defined() ? rows(guide, frames) : guide);
+        return graph_->finish(graph_->branch(sf, b, rows(x, pos), guide.defined() ? rows(guide, frames) : guide), rows(in, frames));
       });
       const auto bad = nonfinite_rows(img);
       for (size_t j = 0; j < frames.size(); ++j) {
@@ -153,7 +152,7 @@ EngineOutput Engine::run(const torch::Tensor& input, const torch::Tensor& key, c
     if (!alive.empty()) x = timer.time("stage" + std::to_string(level + 1), [&] { return graph_->stage(level + 1, x); });
   }
   if (!alive.empty()) {
-    auto img = timer.time("head", [&] { return graph_->head(x); });
+    auto img = timer.time("head", [&] { return graph_->finish(graph_->head(x), alive.size() == size_t(n) ? in : rows(in, alive)); });
     if (!nonfinite_rows(img).empty())
       throw NonFiniteError("backbone of model package '" + manifest_.name + "' produced NaN/Inf (weights or input are broken)");
     for (size_t j = 0; j < alive.size(); ++j) {

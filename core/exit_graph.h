@@ -36,6 +36,13 @@ class ExitGraph {
   // guide: retrieved guide tensor [N,...] or undefined (no database).
   virtual torch::Tensor branch(const std::string& scale_factor, int b, const torch::Tensor& x,
                                const torch::Tensor& guide) = 0;
+  // The image that a head or branch output stands for, given the same frames'
+  // graph input: the output itself, or, for a refiner, the output added to
+  // the image the input starts from (G2DConfig::residual_channels).
+  virtual torch::Tensor finish(const torch::Tensor& output, const torch::Tensor& input) {
+    (void)input;
+    return output;
+  }
   // Predicted quality distance of every branch: [N, num_branches].
   virtual torch::Tensor predict(const std::string& scale_factor, const torch::Tensor& front_features,
                                 const torch::Tensor& key) = 0;

@@ -1,19 +1,14 @@
 #include "datasets/face_videos.h"
 
-#include <torch/torch.h>
-
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <limits>
 
 #include "core/errors.h"
-#include "core/guide_db.h"
 #include "pipelines/face_frontend.h"
 #include "datasets/head_generator.h"
 
@@ -29,8 +24,6 @@ std::vector<std::string> sorted_entries(const std::string& dir) {
   std::sort(out.begin(), out.end());
   return out;
 }
-
-torch::Tensor to_float(const torch::Tensor& image) { return image.to(torch::kFloat) / 127.5 - 1.0; }
 
 // Frames in a video (as its container says; 0 when unknown) or files in a frame folder.
 int frame_count(const std::string& source) {
@@ -72,13 +65,21 @@ void for_each_frame(const std::string& source, const std::function<bool(const cv
   }
 }
 
-cv::Mat aligned_crop(const cv::Mat& rgb, const face::FaceResult& face, int size) {
+cv::Mat aligned_crop(const cv::Mat& rgb, const face::FaceResult& face, int size, face::Landmarks* crop_landmarks) {
+  // face.crop maps the frame to a crop of face.crop_size; scaled, to any other size.
+  auto crop_matrix = [&](int s) { return face.crop * (static_cast<float>(s) / static_cast<float>(std::max(face.crop_size, 1))); };
   // Warp at the front end's crop size (or larger), then shrink by area averaging: warpAffine has no area filter.
   const int warp = std::max(size, face.crop_size);
-  const cv::Matx23f m = face.crop * (static_cast<float>(warp) / static_cast<float>(std::max(face.crop_size, 1)));
   cv::Mat crop;
-  cv::warpAffine(rgb, crop, m, cv::Size(warp, warp), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+  cv::warpAffine(rgb, crop, crop_matrix(warp), cv::Size(warp, warp), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
   if (warp != size) cv::resize(crop, crop, cv::Size(size, size), 0, 0, cv::INTER_AREA);
+  if (crop_landmarks) {
+    const cv::Matx23f t = crop_matrix(size);
+    for (int i = 0; i < face::kNumLandmarks; ++i) {
+      const cv::Point2f p = face.landmarks[i];
+      (*crop_landmarks)[i] = {t(0, 0) * p.x + t(0, 1) * p.y + t(0, 2), t(1, 0) * p.x + t(1, 1) * p.y + t(1, 2)};
+    }
+  }
   return crop;
 }
 
@@ -90,8 +91,7 @@ VideoFaces::VideoFaces(const std::string& dir, const VideoFacesOptions& o) : see
   for (const auto& identity : sorted_entries(dir)) {
     if (!fs::is_directory(identity)) continue;
     if (o.max_identities > 0 && identities() >= o.max_identities) break;
-    std::vector<torch::Tensor> images, keys;
-    Identity id;
+    std::vector<Face> found;
     int video = 0;
     for (const auto& clip : sorted_entries(identity)) {
       // Evenly spaced frames, streamed: a long video is never held in memory.
@@ -103,11 +103,9 @@ VideoFaces::VideoFaces(const std::string& dir, const VideoFacesOptions& o) : see
           ++taken;
           const auto r = front_end.detect(rgb.data, rgb.cols, rgb.rows, static_cast<int>(rgb.step));
           if (!r.has_face()) return taken < o.frames_per_video;
-          const cv::Mat crop = aligned_crop(rgb, r, o.resolution);
-          images.push_back(torch::from_blob(crop.data, {o.resolution, o.resolution, 3}, torch::kUInt8).permute({2, 0, 1}).clone());
-          keys.push_back(torch::tensor(r.key(), torch::kFloat));
-          id.video.push_back(video);
-          id.frame.push_back(i - 1);
+          Face f;
+          f.crop = aligned_crop(rgb, r, o.resolution, &f.landmarks);
+          found.push_back(std::move(f));
           return taken < o.frames_per_video;
         });
       } catch (const InputError&) {
@@ -115,15 +113,13 @@ VideoFaces::VideoFaces(const std::string& dir, const VideoFacesOptions& o) : see
       }
       ++video;
       std::fprintf(stderr, "\rdata: %d identities read, %s: %zu faces in %d videos   ", identities(),
-                   fs::path(identity).filename().c_str(), images.size(), video);
+                   fs::path(identity).filename().c_str(), found.size(), video);
     }
-    if (images.size() < 2) {
+    if (found.size() < 2) {
       std::fprintf(stderr, "\ndata: %s skipped: fewer than 2 frames with a face\n", identity.c_str());
       continue;
     }
-    id.images = torch::stack(images);
-    id.keys = torch::stack(keys);
-    identities_.push_back(std::move(id));
+    identities_.push_back(std::move(found));
   }
   std::fprintf(stderr, "\ndata: %s: %d identities, %lld faces\n", dir.c_str(), identities(), static_cast<long long>(this->faces()));
   if (identities_.empty())
@@ -132,40 +128,26 @@ VideoFaces::VideoFaces(const std::string& dir, const VideoFacesOptions& o) : see
 
 int64_t VideoFaces::faces() const {
   int64_t n = 0;
-  for (const auto& id : identities_) n += id.keys.size(0);
+  for (const auto& id : identities_) n += static_cast<int64_t>(id.size());
   return n;
 }
 
-Batch VideoFaces::sample(int batch, uint64_t index) {
-  std::vector<torch::Tensor> src, drv, keys, guides;
+std::vector<Pair> VideoFaces::pairs(int batch, uint64_t index) {
+  std::vector<Pair> out;
   for (int b = 0; b < batch; ++b) {
-    const uint64_t s = mix_seed(mix_seed(seed_, index), b);
+    const uint64_t s = mix_seed(mix_seed(seed_, index), uint64_t(b));
     const auto& id = identities_[s % identities_.size()];
-    const int64_t n = id.keys.size(0);
-    const int64_t d = static_cast<int64_t>((s >> 16) % static_cast<uint64_t>(n));
-    int64_t k = static_cast<int64_t>((s >> 40) % static_cast<uint64_t>(n - 1));
+    const uint64_t n = id.size();
+    const uint64_t d = (s >> 16) % n;
+    uint64_t k = (s >> 40) % (n - 1);
     if (k >= d) ++k;  // any other face of the identity
-    // Guide: nearest key, excluding the driver's own moment (it would hand the branch its target).
-    auto dist = (id.keys - id.keys[d]).pow(2).sum(1);
-    for (int64_t j = 0; j < n; ++j)
-      if (id.video[j] == id.video[d] && std::abs(id.frame[j] - id.frame[d]) <= kGuideGap) dist[j] = std::numeric_limits<float>::infinity();
-    const auto nearest = dist.argmin().item<int64_t>();
-    const int64_t guide = std::isinf(dist[nearest].item<float>()) ? k : nearest;
-    src.push_back(to_float(id.images[k]));
-    drv.push_back(to_float(id.images[d]));
-    keys.push_back(id.keys[d]);
-    guides.push_back(to_float(id.images[guide]));
+    // Copies: callers may write into their pairs, the stored crops must stay as read.
+    out.push_back({id[k].crop.clone(), id[k].landmarks, id[d].crop.clone(), id[d].landmarks});
   }
-  return {torch::stack(src), torch::stack(drv), torch::stack(keys), torch::stack(guides)};
+  return out;
 }
 
-torch::Tensor VideoFaces::source(int identity) { return to_float(identities_.at(static_cast<size_t>(identity)).images[0]); }
-
-GuideFrames VideoFaces::avatar_frames(int n) {
-  const auto& id = identities_.front();
-  auto idx = torch::tensor(farthest_point_sample(id.keys, n), torch::kLong);
-  return {id.keys.index_select(0, idx), to_float(id.images.index_select(0, idx))};
-}
+cv::Mat VideoFaces::sample_avatar() { return identities_.front().front().crop.clone(); }
 
 void write_procedural_videos(const std::string& dir, int identities, int videos, int frames, int size, uint64_t seed) {
   for (int id = 0; id < identities; ++id) {

@@ -1,11 +1,9 @@
 // Training data from real video: a VoxCeleb-style folder with one sub-folder
 // per identity, holding that person's videos (any format OpenCV's FFmpeg
 // backend reads) or folders of frames. Faces are found by the run-time front
-// end (dlib), aligned to its canonical crop (face::crop_transform) and keyed
-// by their landmarks exactly as at run time; frames without a face are skipped.
+// end (dlib) and aligned to its canonical crop (face::crop_transform) exactly
+// as at run time; frames without a face are skipped.
 #pragma once
-
-#include <torch/types.h>
 
 #include <cstdint>
 #include <functional>
@@ -26,7 +24,8 @@ namespace fiancee::reenact {
 void for_each_frame(const std::string& source, const std::function<bool(const cv::Mat&)>& f);
 
 // The face's canonical crop (face::crop_transform) of an RGB frame, size x size RGB.
-cv::Mat aligned_crop(const cv::Mat& rgb, const face::FaceResult& face, int size);
+// crop_landmarks, when given, receives the face's landmarks in crop pixels.
+cv::Mat aligned_crop(const cv::Mat& rgb, const face::FaceResult& face, int size, face::Landmarks* crop_landmarks = nullptr);
 
 // A VoxCeleb-style folder of procedural head videos: dir/id<k>/clip<j>.avi
 // (Motion-JPEG, size x size, 25 fps), pose and expression moving smoothly
@@ -47,26 +46,24 @@ class VideoFaces : public ReenactSource {
   // naming the folder when it holds no identity with two faces or more.
   VideoFaces(const std::string& dir, const VideoFacesOptions& options);
 
-  // Self-reenactment: source and driver are two faces of one identity; the
-  // guide is that identity's face nearest to the driver's key that is not the
-  // driver's own moment (another video, or more than kGuideGap frames away).
-  Batch sample(int batch, uint64_t index) override;
-  // The identity's first face.
-  torch::Tensor source(int identity) override;
-  // n of identity 0's faces, farthest-point sampled on their keys.
-  GuideFrames avatar_frames(int n) override;
+  // Self-reenactment: source and driver are two faces of one identity, each
+  // in its own aligned crop rather than the source's: the crops are canonical
+  // (a similarity fit to fixed eye, nose and mouth places), so the driver's
+  // roll, scale and translation relative to the source are normalised away in
+  // this data, leaving yaw, pitch and expression to reenact.
+  std::vector<Pair> pairs(int batch, uint64_t index) override;
+  // The first identity's first face.
+  cv::Mat sample_avatar() override;
 
   int identities() const { return static_cast<int>(identities_.size()); }
   int64_t faces() const;
-  static constexpr int kGuideGap = 10;
 
  private:
-  struct Identity {
-    torch::Tensor images;          // [n,3,R,R] uint8, in reading order
-    torch::Tensor keys;            // [n,kKeyDim]
-    std::vector<int> video, frame; // where each face was found
+  struct Face {
+    cv::Mat crop;                 // R x R RGB8
+    face::Landmarks landmarks{};  // in crop pixels
   };
-  std::vector<Identity> identities_;
+  std::vector<std::vector<Face>> identities_;  // faces in reading order
   uint64_t seed_;
 };
 

@@ -2,60 +2,105 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include <opencv2/imgproc.hpp>
+
 #include "datasets/head_generator.h"
-#include "pipelines/reenact_inputs.h"
 
 namespace fiancee::reenact {
 
-namespace {
-
-torch::Tensor to_tensor(const cv::Mat& rgb) {
-  return torch::from_blob(rgb.data, {rgb.rows, rgb.cols, 3}, torch::kUInt8).permute({2, 0, 1}).to(torch::kFloat) / 127.5 - 1.0;
-}
-
-}  // namespace
-
 uint64_t mix_seed(uint64_t a, uint64_t b) { return a * 0x9E3779B97F4A7C15ULL ^ (b + 0x632BE59BD9B4E019ULL + (a << 6) + (a >> 2)); }
 
-ProceduralHeads::ProceduralHeads(int resolution, int identities, int guide_frames, uint64_t seed)
-    : resolution_(resolution), identities_(identities), guide_frames_(guide_frames), seed_(seed) {}
+void align(const cv::Mat& rgb, const face::Landmarks& landmarks, int size, cv::Mat& crop, face::Landmarks& crop_landmarks,
+           cv::Matx23f* transform) {
+  const cv::Matx23f t = face::crop_transform(landmarks, size);
+  const double scale = std::hypot(t(0, 0), t(1, 0));
+  cv::Mat src = rgb;
+  cv::Matx23f m = t;
+  if (scale < 0.5) {  // warpAffine does not area-average
+    cv::resize(rgb, src, cv::Size(), 2 * scale, 2 * scale, cv::INTER_AREA);
+    for (int r = 0; r < 2; ++r)
+      for (int c = 0; c < 2; ++c) m(r, c) = float(m(r, c) / (2 * scale));
+  }
+  cv::warpAffine(src, crop, m, cv::Size(size, size), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+  for (int i = 0; i < face::kNumLandmarks; ++i) {
+    const cv::Point2f p = landmarks[i];
+    crop_landmarks[i] = {t(0, 0) * p.x + t(0, 1) * p.y + t(0, 2), t(1, 0) * p.x + t(1, 1) * p.y + t(1, 2)};
+  }
+  if (transform) *transform = t;
+}
 
-torch::Tensor ProceduralHeads::source(int identity) {
-  auto it = sources_.find(identity);
-  if (it != sources_.end()) return it->second;
-  const auto head = headgen::sample_identity(mix_seed(seed_, identity));
-  auto t = to_tensor(headgen::render(head, headgen::HeadPose{}, headgen::HeadExpression{}, resolution_));
-  return sources_[identity] = t;
+Batch make_batch(const std::vector<Pair>& pairs, float landmark_noise, uint64_t seed) {
+  std::vector<torch::Tensor> input, warped, source, driver, key;
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> noise(0.f, landmark_noise);
+  for (const auto& p : pairs) {
+    const int size = p.source.cols;
+    face::Landmarks target = p.driver_landmarks;
+    if (landmark_noise > 0)
+      for (auto& q : target) q += cv::Point2f(noise(rng), noise(rng));
+    const auto mesh = warp::make_mesh(p.source_landmarks, size);
+    const auto w = warp_avatar(p.source, mesh, target);
+    input.push_back(refiner_input(w)[0]);
+    warped.push_back(rgb8_to_tensor(w.image));
+    source.push_back(rgb8_to_tensor(p.source));
+    driver.push_back(rgb8_to_tensor(p.driver));
+    key.push_back(key_from_landmarks(p.driver_landmarks, size, size));
+  }
+  return {torch::stack(input), torch::stack(warped), torch::stack(source), torch::stack(driver), torch::stack(key)};
+}
+
+ProceduralHeads::ProceduralHeads(int resolution, int identities, uint64_t seed, int first_identity)
+    : resolution_(resolution), identities_(identities), first_(first_identity), seed_(seed) {}
+
+cv::Mat ProceduralHeads::sample_avatar() {
+  const auto head = headgen::sample_identity(mix_seed(seed_, uint64_t(first_)));
+  // Large enough for the face detector whatever the package's resolution.
+  return headgen::render(head, headgen::HeadPose{}, headgen::HeadExpression{}, std::max(256, resolution_ * 2));
 }
 
 GuideFrames ProceduralHeads::frames(int identity, int n, uint64_t salt) const {
-  const auto head = headgen::sample_identity(mix_seed(seed_, identity));
+  const auto head = headgen::sample_identity(mix_seed(seed_, uint64_t(first_ + identity)));
   std::vector<torch::Tensor> keys, images;
   for (int i = 0; i < n; ++i) {
-    const uint64_t s = mix_seed(mix_seed(seed_ + 17, identity), mix_seed(salt, i));
+    const uint64_t s = mix_seed(mix_seed(seed_ + 17, uint64_t(identity)), mix_seed(salt, uint64_t(i)));
     face::Landmarks lm;
     auto img = headgen::render(head, headgen::sample_pose(s), headgen::sample_expression(s + 1), resolution_, &lm);
-    images.push_back(to_tensor(img));
+    images.push_back(rgb8_to_tensor(img));
     keys.push_back(key_from_landmarks(lm, resolution_, resolution_));
   }
   return {torch::stack(keys), torch::stack(images)};
 }
 
-Batch ProceduralHeads::sample(int batch, uint64_t step) {
-  std::vector<torch::Tensor> src, drv, keys, guides;
+std::vector<Pair> ProceduralHeads::pairs(int batch, uint64_t index) {
+  std::vector<Pair> out;
+  const int render = resolution_ * 5 / 4;
   for (int b = 0; b < batch; ++b) {
-    const uint64_t s = mix_seed(mix_seed(seed_, step), b);
-    const int identity = static_cast<int>(s % static_cast<uint64_t>(identities_));
-    auto g = guides_.find(identity);
-    if (g == guides_.end()) g = guides_.emplace(identity, frames(identity, guide_frames_, 0xD00D)).first;
-    auto d = frames(identity, 1, s);
-    const auto nearest = (g->second.keys - d.keys).pow(2).sum(1).argmin().item<int64_t>();
-    src.push_back(source(identity));
-    drv.push_back(d.images[0]);
-    keys.push_back(d.keys[0]);
-    guides.push_back(g->second.images[nearest]);
+    const uint64_t s = mix_seed(mix_seed(seed_, index), uint64_t(b));
+    const int identity = first_ + static_cast<int>(s % static_cast<uint64_t>(identities_));
+    const auto head = headgen::sample_identity(mix_seed(seed_, uint64_t(identity)));
+    // Source: mild pose, and an expression toned down (photos mostly show a calm face).
+    auto source_pose = headgen::sample_pose(s + 3, 15.f, 10.f, 8.f);
+    auto source_expr = headgen::sample_expression(s + 4);
+    source_expr.jaw_open *= 0.3f;
+    source_expr.blink *= 0.3f;
+    const auto driver_pose = headgen::sample_pose(s + 5, 45.f, 20.f, 15.f);
+    const auto driver_expr = headgen::sample_expression(s + 6);
+    face::Landmarks ls, ld;
+    const cv::Mat src = headgen::render(head, source_pose, source_expr, render, &ls);
+    const cv::Mat drv = headgen::render(head, driver_pose, driver_expr, render, &ld);
+    Pair p;
+    cv::Matx23f t;
+    align(src, ls, resolution_, p.source, p.source_landmarks, &t);
+    cv::warpAffine(drv, p.driver, t, cv::Size(resolution_, resolution_), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+    for (int i = 0; i < face::kNumLandmarks; ++i)
+      p.driver_landmarks[i] = {t(0, 0) * ld[i].x + t(0, 1) * ld[i].y + t(0, 2), t(1, 0) * ld[i].x + t(1, 1) * ld[i].y + t(1, 2)};
+    out.push_back(std::move(p));
   }
-  return {torch::stack(src), torch::stack(drv), torch::stack(keys), torch::stack(guides)};
+  return out;
 }
 
 }  // namespace fiancee::reenact

@@ -1,66 +1,92 @@
-// Training and database data for the reenactment pipeline: self-reenactment
-// samples (source and driver frames of one identity; the target is the
-// driver frame) and the guide frames of a source. Procedural heads
-// (datasets/head_generator.h) stand in for VoxCeleb, which is not reachable
-// here; keys come from landmarks exactly as at run time.
+// Training data for the one-shot reenactment refiner: self-reenactment pairs
+// (a source and a driver image of one identity, both aligned crops with their
+// landmarks), turned into exactly what the run time feeds the refiner: the
+// source crop warped to the driver's landmarks, plus part masks. The target
+// is the driver crop. Procedural heads (datasets/head_generator.h) give
+// ground truth for any pose and expression (open mouths, closed eyes, head
+// turns); real videos come from a VoxCeleb-style folder (face_videos.h).
 #pragma once
 
 #include <torch/types.h>
 
 #include <cstdint>
 #include <map>
-#include <memory>
 #include <vector>
+
+#include <opencv2/core.hpp>
 
 #include "pipelines/face_frontend.h"
 #include "pipelines/reenact_inputs.h"
 
 namespace fiancee::reenact {
 
-struct Batch {
-  torch::Tensor source;  // [B,3,R,R] in [-1,1]
-  torch::Tensor driver;  // [B,3,R,R] the target of self-reenactment
-  torch::Tensor key;     // [B,kKeyDim] pose + expression descriptor of the driver
-  torch::Tensor guide;   // [B,3,R,R] the identity's guide frame nearest to the driver's key
+// One self-reenactment sample: two R x R RGB8 crops with their landmarks in
+// crop pixels. Procedural pairs share the source's crop frame (the driver's
+// roll and shift are kept); video pairs are each in their own aligned crop.
+struct Pair {
+  cv::Mat source;
+  face::Landmarks source_landmarks{};
+  cv::Mat driver;
+  face::Landmarks driver_landmarks{};
 };
+
+struct Batch {
+  torch::Tensor input;   // [B,kRefinerInputChannels,R,R] refiner input (warp + masks)
+  torch::Tensor warped;  // [B,3,R,R] the warp alone, in [-1,1]
+  torch::Tensor source;  // [B,3,R,R] the source crop
+  torch::Tensor driver;  // [B,3,R,R] the target of self-reenactment
+  torch::Tensor key;     // [B,kKeyDim] the driver landmarks' key
+};
+
+// The refiner's batch for these pairs. landmark_noise: standard deviation (crop
+// pixels) of noise added to the driver landmarks before warping, as the run
+// time's landmarks are noisy; seeded, so deterministic.
+Batch make_batch(const std::vector<Pair>& pairs, float landmark_noise, uint64_t seed);
 
 struct GuideFrames {
   torch::Tensor keys;    // [N,kKeyDim]
   torch::Tensor images;  // [N,3,R,R] in [-1,1]
 };
 
-// Where the training commands get reenactment samples: procedural heads
-// (below) or real videos (datasets/face_videos.h). Deterministic by index,
-// so a resumed run sees the same samples.
+// Where the training commands get pairs: procedural heads (below) or real
+// videos (datasets/face_videos.h). Deterministic by index, so a resumed run
+// sees the same samples.
 class ReenactSource {
  public:
   virtual ~ReenactSource() = default;
-  virtual Batch sample(int batch, uint64_t index) = 0;
-  // [3,R,R] in [-1,1]: the image an identity is animated from.
-  virtual torch::Tensor source(int identity) = 0;
-  // The guide database written into a package: n frames of identity 0 (the avatar).
-  virtual GuideFrames avatar_frames(int n) = 0;
+  virtual std::vector<Pair> pairs(int batch, uint64_t index) = 0;
+  Batch sample(int batch, uint64_t index) { return make_batch(pairs(batch, index), 0.6f, index); }
+  // A sample avatar for the package (source.png): RGB8, any size, one face.
+  virtual cv::Mat sample_avatar() = 0;
 };
+
+// Procedural identities are numbered; training takes [0, --identities), the
+// evaluation's two held-out splits start here (64 identities each).
+constexpr int kTestIdentities = 1000000, kValidationIdentities = 2000000, kHeldOutIdentities = 64;
 
 // Seeds combined into one (order matters).
 uint64_t mix_seed(uint64_t a, uint64_t b);
 
-// Deterministic by (seed, identity, index).
+// The source crop of an image and its landmarks: face::crop_transform (area
+// averaged when it shrinks), landmarks moved alongside.
+void align(const cv::Mat& rgb, const face::Landmarks& landmarks, int size, cv::Mat& crop, face::Landmarks& crop_landmarks,
+           cv::Matx23f* transform = nullptr);
+
+// Deterministic by (seed, identity, index). Identities [first, first + count).
 class ProceduralHeads : public ReenactSource {
  public:
-  ProceduralHeads(int resolution, int identities, int guide_frames, uint64_t seed);
-  Batch sample(int batch, uint64_t step) override;
-  // The source frame of an identity: frontal, neutral expression.
-  torch::Tensor source(int identity) override;
-  GuideFrames avatar_frames(int n) override { return frames(0, n, 7); }
-  // n frames of one identity at sampled poses and expressions, with their keys.
+  ProceduralHeads(int resolution, int identities, uint64_t seed, int first_identity = 0);
+  // Source: the identity at a mild random pose and expression (a photo is
+  // rarely frontal and neutral); driver: any pose (yaw up to 45 degrees) and
+  // expression. Both rendered at 1.25x and cut by the source's crop.
+  std::vector<Pair> pairs(int batch, uint64_t index) override;
+  cv::Mat sample_avatar() override;
+  // n frames of one identity at sampled poses and expressions, with their keys (test fixtures' databases).
   GuideFrames frames(int identity, int n, uint64_t salt) const;
 
  private:
-  int resolution_, identities_, guide_frames_;
+  int resolution_, identities_, first_;
   uint64_t seed_;
-  std::map<int, torch::Tensor> sources_;
-  std::map<int, GuideFrames> guides_;
 };
 
 }  // namespace fiancee::reenact

@@ -183,6 +183,7 @@ G2DConfig G2DConfig::from_json(const json& j, const std::string& origin) {
   c.attach_points = r.ints("attach_points", 0, static_cast<int>(c.stages.size()) - 1);
   c.guide_channels = r.integer("guide_channels", 0, kMaxChannels);
   c.key_dim = r.integer("key_dim", 0, kMaxChannels);
+  if (r.has("residual_channels")) c.residual_channels = r.integer("residual_channels", 0, std::min(3, c.input_channels));
   c.predictor_grid = r.integer("predictor_grid", 1, kMaxSide);
   c.predictor_hidden = r.ints("predictor_hidden", 1, kMaxChannels);
   c.min_channels = r.integer("min_channels", 1, kMaxChannels);
@@ -210,6 +211,7 @@ json G2DConfig::to_json() const {
   j["attach_points"] = attach_points;
   j["guide_channels"] = guide_channels;
   j["key_dim"] = key_dim;
+  if (residual_channels > 0) j["residual_channels"] = residual_channels;
   j["predictor_grid"] = predictor_grid;
   j["predictor_hidden"] = predictor_hidden;
   j["min_channels"] = min_channels;
@@ -253,6 +255,11 @@ torch::Tensor G2DGraph::head(const torch::Tensor& x) { return impl_->backbone->h
 
 torch::Tensor G2DGraph::branch(const std::string& sf, int b, const torch::Tensor& x, const torch::Tensor& guide) {
   return branch_set<BranchSet>(sf).branches[b]->as<Branch>()->forward(x, guide);
+}
+
+torch::Tensor G2DGraph::finish(const torch::Tensor& output, const torch::Tensor& input) {
+  if (config_.residual_channels == 0) return output;
+  return (output + input.slice(1, 0, config_.residual_channels)).clamp(-1.0, 1.0);
 }
 
 torch::Tensor G2DGraph::predict(const std::string& sf, const torch::Tensor& features, const torch::Tensor& key) {

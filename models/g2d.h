@@ -36,6 +36,10 @@ struct G2DConfig {
   std::vector<int> attach_points;    // stage after which each branch attaches
   int guide_channels = 0;            // added to every branch block input (3 = RGB guide image)
   int key_dim = 0;                   // predictor's extra key input
+  // > 0: a refiner. Head and branches render a correction that is added to the
+  // first residual_channels input channels (the warped avatar), so an exit
+  // starts from the warp and keeps its texture.
+  int residual_channels = 0;
   int predictor_grid = 4;            // front features pooled to grid x grid before the MLP
   std::vector<int> predictor_hidden;
   int min_channels = 24;
@@ -68,6 +72,7 @@ class G2DGraph : public BranchedGraph {
   torch::Tensor head(const torch::Tensor& x) override;
   torch::Tensor branch(const std::string& scale_factor, int b, const torch::Tensor& x, const torch::Tensor& guide) override;
   torch::Tensor predict(const std::string& scale_factor, const torch::Tensor& front_features, const torch::Tensor& key) override;
+  torch::Tensor finish(const torch::Tensor& output, const torch::Tensor& input) override;
 
   const G2DConfig& config() const { return config_; }
   // GFLOPs (convention: 1 multiply-accumulate = 1 FLOP, as in the paper's tables;

@@ -200,15 +200,6 @@ std::vector<float> FaceResult::key() const {
   return make_key(angles, expression);
 }
 
-std::vector<float> FaceResult::relative_key(const std::vector<float>& avatar_typical) const {
-  auto key = this->key();
-  if (!has_face()) return key;
-  if (static_cast<int>(avatar_typical.size()) != kExprDim)
-    throw std::invalid_argument("relative_key: the avatar's typical expression needs " + std::to_string(kExprDim) + " values");
-  for (int i = 0; i < kExprDim; ++i) key[3 + i] = avatar_typical[i] + (expression[i] - expression_baseline[i]) / kExprScale[i];
-  return key;
-}
-
 void ExpressionBaseline::add(const std::array<float, kExprDim>& expression) {
   recent_.push_back(expression);
   while (static_cast<int>(recent_.size()) > std::max(window_, 1)) recent_.pop_front();

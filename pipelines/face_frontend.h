@@ -141,10 +141,6 @@ struct FaceResult {
   bool has_face() const { return status != FaceStatus::kNone; }
   // kKeyDim values (absolute expression); all zero when there is no face.
   std::vector<float> key() const;
-  // The key for an avatar whose typical expression is avatar_typical (kExprDim
-  // values in key units): the driver's pose, and the avatar's typical
-  // expression moved by the driver's change from its own baseline.
-  std::vector<float> relative_key(const std::vector<float>& avatar_typical) const;
 };
 
 struct FaceFrontEndOptions {

@@ -2,12 +2,11 @@
 
 #include <torch/torch.h>
 
-#include <algorithm>
-
 #include "core/errors.h"
 #include "models/registry.h"
-#include "pipelines/face_frontend.h"
+#include "pipelines/avatar.h"
 #include "pipelines/image_io.h"
+#include "pipelines/motion.h"
 #include "pipelines/package_pipeline.h"
 #include "pipelines/reenact_inputs.h"
 
@@ -15,63 +14,113 @@ namespace fiancee {
 
 namespace {
 
-class ReenactPipeline : public PackagePipeline {
+class Reenactor : public ReenactPipeline {
  public:
-  explicit ReenactPipeline(const ReenactOptions& o) : PackagePipeline(Package::open(o.model_location)) {
-    const auto& m = package_.manifest();
-    if (m.pipeline != "reenact")
-      throw PackageError(o.model_location + ": is a '" + m.pipeline + "' package; fianceereenact needs a 'reenact' package");
-    if (!models::family(m.family, package_.path("manifest.json")).reenact)
-      throw PackageError(o.model_location + ": architecture family '" + m.family + "' renders no reenactment (its input is not an image)");
-    if (m.input.channels != 3 + reenact::kKeyDim || m.output.channels != 3)
-      throw PackageError(o.model_location + ": a reenact package takes " + std::to_string(3 + reenact::kKeyDim) +
-                         " input channels (source RGB + the driver's pose/expression key) and makes 3; this one takes " +
-                         std::to_string(m.input.channels) + " (built for another key?)");
-    start_engine(o.device, o.database_location);
-    ImageSpec rgb = m.input;
-    rgb.channels = 3;
-    source_ = read_image(o.source_location, rgb, "source-location").to(device_);
+  explicit Reenactor(const ReenactOptions& o) : package_(o) {
+    const auto& m = package_.package().manifest();
+    front_end_ = std::make_unique<face::FaceFrontEnd>(front_end_options(o));
+    avatar_ = std::make_unique<Avatar>(o.source_location, m.input.width, o.landmark_model);
+    relative_ = o.expression_transfer == ExpressionTransfer::Relative;
+    no_face_ = o.no_face;
+    refine_ = o.refine;
+  }
+
+  const PipelineInfo& info() const override { return package_.info(); }
+  const Trace& trace() const override { return trace_; }
+  const cv::Mat& avatar_crop() const override { return avatar_->crop(); }
+
+  void process(const ImageView& in, const ImageView& out, const RouteSettings& settings, FrameReport& report) override {
+    const auto face = front_end_->process(in.data, in.width, in.height, in.stride);
+    trace_.face = face.has_face();
+    if (face.has_face()) {
+      trace_.target = relative_ ? motion_.target(face, avatar_->landmarks()) : absolute_target(face);
+    } else if (no_face_ == NoFaceAction::Neutral) {
+      trace_.target = avatar_->landmarks();
+    } else {
+      copy_frame(in, out);
+      report = FrameReport();
+      report.num_exits = info().num_exits;
+      report.passthrough = true;
+      return;
+    }
+    const int size = avatar_->crop_size();
+    auto warped = reenact::warp_avatar(avatar_->crop(), avatar_->mesh(), trace_.target);
+    trace_.warped = warped.image;
+    if (refine_) {
+      auto& engine = package_.engine();
+      const auto key = reenact::key_from_landmarks(trace_.target, size, size).unsqueeze(0);
+      auto result = engine.run(reenact::refiner_input(warped), key, settings);
+      trace_.rendered = reenact::tensor_to_rgb8(result.images[0]);
+      report = std::move(result.reports[0]);
+    } else {
+      trace_.rendered = warped.image;
+      report = FrameReport();
+      report.num_exits = info().num_exits;
+      report.exit = info().num_exits - 1;
+    }
+    avatar_->compose(trace_.rendered, out);
+    const cv::Size out_size(out.width, out.height);
+    for (int i = 0; i < face::kNumLandmarks; ++i) trace_.target_out[i] = avatar_->to_output(trace_.target[i], out_size);
+  }
+
+ private:
+  // The package and its engine, checked to be a warp refiner.
+  class RefinerPackage : public PackagePipeline {
+   public:
+    explicit RefinerPackage(const ReenactOptions& o) : PackagePipeline(Package::open(o.model_location)) {
+      const auto& m = package_.manifest();
+      if (m.pipeline != "reenact")
+        throw PackageError(o.model_location + ": is a '" + m.pipeline + "' package; fianceereenact needs a 'reenact' package");
+      if (!models::family(m.family, package_.path("manifest.json")).reenact)
+        throw PackageError(o.model_location + ": architecture family '" + m.family + "' renders no reenactment (its input is not an image)");
+      if (m.input.channels != reenact::kRefinerInputChannels || m.output.channels != 3 || m.input.width != m.input.height ||
+          m.output.width != m.input.width || m.output.height != m.input.height)
+        throw PackageError(o.model_location + ": not a warp-refiner package (square, " + std::to_string(reenact::kRefinerInputChannels) +
+                           " input channels: warped avatar RGB + mouth and eye masks; 3 output channels); this one takes " +
+                           std::to_string(m.input.channels) + " channels at " + std::to_string(m.input.width) + "x" +
+                           std::to_string(m.input.height) + ". Packages made before the one-shot redesign (key-plane input) "
+                           "are legacy: retrain with scripts/train-refiner.sh");
+      start_engine(o.device, o.database_location);
+    }
+    void process(const ImageView&, const ImageView&, const RouteSettings&, FrameReport&) override {}
+    const Package& package() const { return package_; }
+    Engine& engine() { return *engine_; }
+  };
+
+  static face::FaceFrontEndOptions front_end_options(const ReenactOptions& o) {
     face::FaceFrontEndOptions fo;
     if (!o.landmark_model.empty()) fo.model_path = o.landmark_model;
     fo.hold_frames = o.face_hold_frames;
     fo.redetect_every = o.face_redetect_interval;
-    front_end_ = std::make_unique<face::FaceFrontEnd>(fo);
-    no_face_ = o.no_face;
-    if (o.expression_transfer == ExpressionTransfer::Relative) avatar_typical_ = reenact::avatar_typical_expression(database_.get());
+    return fo;
   }
 
-  void process(const ImageView& in, const ImageView& out, const RouteSettings& settings, FrameReport& report) override {
-    const auto face = front_end_->process(in.data, in.width, in.height, in.stride);
-    std::vector<float> key;
-    if (face.has_face()) {
-      key = avatar_typical_.empty() ? face.key() : face.relative_key(avatar_typical_);
-    } else if (no_face_ == NoFaceAction::Neutral) {
-      key = face::make_key(face::HeadAngles{}, face::kExprCentre);
-      std::copy(avatar_typical_.begin(), avatar_typical_.end(), key.begin() + 3);
-    } else {
-      copy_frame(in, out);
-      report = FrameReport();
-      report.num_exits = engine_->num_exits();
-      report.passthrough = true;
-      return;
+  // The driver's landmarks carried onto the avatar by the similarity of their rigid points.
+  face::Landmarks absolute_target(const face::FaceResult& face) const {
+    const auto& a = avatar_->landmarks();
+    const cv::Matx23f s = warp::fit_similarity({face.landmarks.begin(), face.landmarks.end()}, {a.begin(), a.end()});
+    face::Landmarks out;
+    for (int i = 0; i < face::kNumLandmarks; ++i) {
+      const cv::Point2f p = face.landmarks[i];
+      out[i] = {s(0, 0) * p.x + s(0, 1) * p.y + s(0, 2), s(1, 0) * p.x + s(1, 1) * p.y + s(1, 2)};
     }
-    auto k = torch::tensor(key, torch::kFloat).unsqueeze(0).to(device_);
-    auto result = engine_->run(reenact::backbone_input(source_, k), k, settings);
-    tensor_to_frame(result.images[0], package_.manifest().output, out, /*keep_aspect=*/true);
-    report = std::move(result.reports[0]);
+    return out;
   }
 
- private:
-  torch::Tensor source_;
+  RefinerPackage package_;
   std::unique_ptr<face::FaceFrontEnd> front_end_;
+  std::unique_ptr<Avatar> avatar_;
+  motion::RelativeMotion motion_;
+  bool relative_ = true;
+  bool refine_ = true;
   NoFaceAction no_face_ = NoFaceAction::Passthrough;
-  std::vector<float> avatar_typical_;  // empty: absolute expression transfer
+  Trace trace_;
 };
 
 }  // namespace
 
-std::unique_ptr<FramePipeline> make_reenact_pipeline(const ReenactOptions& options) {
-  return std::make_unique<ReenactPipeline>(options);
+std::unique_ptr<ReenactPipeline> make_reenact_pipeline(const ReenactOptions& options) {
+  return std::make_unique<Reenactor>(options);
 }
 
 }  // namespace fiancee

@@ -2,8 +2,6 @@
 
 #include <torch/torch.h>
 
-#include "core/guide_db.h"
-
 namespace fiancee::reenact {
 
 torch::Tensor key_from_landmarks(const face::Landmarks& landmarks, int width, int height) {
@@ -11,16 +9,29 @@ torch::Tensor key_from_landmarks(const face::Landmarks& landmarks, int width, in
   return torch::tensor(key, torch::kFloat);
 }
 
-torch::Tensor backbone_input(const torch::Tensor& source, const torch::Tensor& key) {
-  const auto n = key.size(0);
-  auto planes = key.to(source.device(), source.scalar_type()).view({n, -1, 1, 1}).expand({n, key.size(1), source.size(2), source.size(3)});
-  return torch::cat({source.expand({n, -1, -1, -1}), planes}, 1);
+Warped warp_avatar(const cv::Mat& avatar_crop, const warp::Mesh& mesh, const face::Landmarks& target) {
+  const cv::Mat map = warp::backward_map(mesh, warp::mesh_targets(mesh, target));
+  return {warp::apply(avatar_crop, map), warp::part_masks(target, mesh.size)};
 }
 
-std::vector<float> avatar_typical_expression(const GuideDatabase* database) {
-  if (!database || database->size() == 0) return std::vector<float>(face::kExprDim, 0.f);
-  const auto median = std::get<0>(database->keys().slice(1, 3, 3 + face::kExprDim).median(0)).contiguous();
-  return {median.data_ptr<float>(), median.data_ptr<float>() + face::kExprDim};
+torch::Tensor rgb8_to_tensor(const cv::Mat& rgb) {
+  CV_Assert(rgb.type() == CV_8UC3);
+  const cv::Mat c = rgb.isContinuous() ? rgb : rgb.clone();
+  return torch::from_blob(c.data, {c.rows, c.cols, 3}, torch::kUInt8).permute({2, 0, 1}).to(torch::kFloat) / 127.5 - 1.0;
+}
+
+cv::Mat tensor_to_rgb8(const torch::Tensor& image) {
+  const auto t = ((image.detach().to(torch::kCPU, torch::kFloat) + 1.0) * 127.5).round().clamp(0, 255).to(torch::kUInt8).permute({1, 2, 0}).contiguous();
+  cv::Mat out(int(t.size(0)), int(t.size(1)), CV_8UC3);
+  std::memcpy(out.data, t.data_ptr<uint8_t>(), out.total() * 3);
+  return out;
+}
+
+torch::Tensor refiner_input(const Warped& w) {
+  CV_Assert(w.masks.type() == CV_32FC2 && w.masks.size() == w.image.size());
+  const cv::Mat m = w.masks.isContinuous() ? w.masks : w.masks.clone();
+  auto masks = torch::from_blob(m.data, {m.rows, m.cols, 2}, torch::kFloat).permute({2, 0, 1});
+  return torch::cat({rgb8_to_tensor(w.image), masks}, 0).unsqueeze(0).contiguous();
 }
 
 }  // namespace fiancee::reenact

@@ -1,32 +1,38 @@
-// How the reenactment pipeline turns a source image and a driver's key into
-// the backbone input. Shared by the runtime and the training and database
-// tools, so both compute exactly the same thing.
+// What the one-shot reenactment feeds its refiner: the avatar crop warped to
+// the target landmarks plus masks of the target's inner mouth and eyes.
+// Shared by the run time and by the training and evaluation tools, so all of
+// them compute exactly the same thing.
 #pragma once
 
 #include <torch/types.h>
 
-#include <vector>
+#include <opencv2/core.hpp>
 
 #include "pipelines/face_frontend.h"
-
-namespace fiancee {
-class GuideDatabase;
-}
+#include "pipelines/warp.h"
 
 namespace fiancee::reenact {
 
-// Head pose (3 angles / 45 degrees) + landmark expression features; see docs/face-frontend.md.
+// Head pose (3 angles / 45 degrees) + landmark expression features; the
+// predictor's key (docs/face-frontend.md).
 constexpr int kKeyDim = face::kKeyDim;
+// Warped avatar RGB + inner-mouth mask + eye mask.
+constexpr int kRefinerInputChannels = 5;
 
-// Source image [1 or N,3,H,W] and keys [N,kKeyDim] -> [N,3+kKeyDim,H,W]: the
-// key is broadcast as constant planes, so the front sees appearance and motion together.
-torch::Tensor backbone_input(const torch::Tensor& source, const torch::Tensor& key);
+struct Warped {
+  cv::Mat image;  // RGB8 crop: the avatar warped to the target
+  cv::Mat masks;  // CV_32FC2: warp::part_masks of the target
+};
 
-// The avatar's typical expression (face::kExprDim values, key units) that
-// relative expression transfer starts from: the per-feature median over the
-// guide database, whose frames show the avatar; the key space's centre (zeros)
-// without a database.
-std::vector<float> avatar_typical_expression(const GuideDatabase* database);
+// The avatar crop (RGB8, mesh.size square) warped so that its landmarks land on `target`.
+Warped warp_avatar(const cv::Mat& avatar_crop, const warp::Mesh& mesh, const face::Landmarks& target);
+
+// [1,kRefinerInputChannels,R,R] float: RGB in [-1,1], masks in [0,1].
+torch::Tensor refiner_input(const Warped& warped);
+
+// RGB8 (R x R) <-> [3,R,R] float in [-1,1].
+torch::Tensor rgb8_to_tensor(const cv::Mat& rgb);
+cv::Mat tensor_to_rgb8(const torch::Tensor& image);
 
 // The key of an image from its 68 landmarks, as the front end computes it: [kKeyDim].
 torch::Tensor key_from_landmarks(const face::Landmarks& landmarks, int width, int height);

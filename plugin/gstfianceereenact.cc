@@ -33,7 +33,7 @@ static GType gst_fiancee_no_face_get_type(void) {
   if (g_once_init_enter(&type)) {
     static const GEnumValue values[] = {
         {static_cast<gint>(fiancee::NoFaceAction::Passthrough), "Pass the driver frame through unchanged", "passthrough"},
-        {static_cast<gint>(fiancee::NoFaceAction::Neutral), "Render the avatar frontal with a neutral expression", "neutral"},
+        {static_cast<gint>(fiancee::NoFaceAction::Neutral), "Render the avatar as in its photo", "neutral"},
         {0, nullptr, nullptr}};
     g_once_init_leave(&type, g_enum_register_static("GstFianceeNoFace", values));
   }
@@ -183,8 +183,11 @@ static void gst_fiancee_reenact_class_init(GstFianceeReenactClass* klass) {
 
   g_object_class_install_property(gobject_class, PROP_SOURCE_LOCATION,
       g_param_spec_string("source-location", "Source location",
-                          "Avatar image (PNG, JPEG, ...) that the driver video animates (required). Read when "
-                          "the element starts.",
+                          "Avatar photo (PNG, JPEG, ...; any size; grey, RGB or RGBA) that the driver video "
+                          "animates (required). Read when the element starts: its largest face is the avatar; a "
+                          "photo without a face is a resource error naming the file. The output shows the photo "
+                          "framed to the output size with the aspect kept and the face animated "
+                          "(docs/reenactment.md).",
                           "",
                           static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
                                                    GST_PARAM_MUTABLE_READY)));
@@ -212,11 +215,11 @@ static void gst_fiancee_reenact_class_init(GstFianceeReenactClass* klass) {
 
   g_object_class_install_property(gobject_class, PROP_EXPRESSION_TRANSFER,
       g_param_spec_enum("expression-transfer", "Expression transfer",
-                        "How the driver's expression reaches the avatar. relative: the avatar's typical expression "
-                        "(median of its guide database) plus the driver's change from its own typical expression "
-                        "(median of its last 250 frames with a face, restarted at a scene cut), so a driver whose "
-                        "neutral face differs from the avatar's does not impose its geometry; absolute: the driver's "
-                        "landmark measurements as they are.",
+                        "How the driver's motion reaches the avatar. relative: the avatar's own landmarks moved by "
+                        "the driver's change from its typical face (per-point median of its last 250 frames with a "
+                        "face, restarted at a scene cut), so a driver whose face shape differs from the avatar's "
+                        "does not impose it; absolute: the driver's landmarks scaled and rotated onto the avatar "
+                        "(the avatar takes the driver's face shape).",
                         gst_fiancee_expression_transfer_get_type(), static_cast<gint>(fiancee::ExpressionTransfer::Relative),
                         static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
 
@@ -227,7 +230,7 @@ static void gst_fiancee_reenact_class_init(GstFianceeReenactClass* klass) {
       "it. Every output buffer carries a \"FianceeFrameMeta\" custom meta (exit, predicted qualities, GFLOPs, "
       "ms); late frames (QoS) are rendered with the cheapest exit instead of being dropped. Example:\n"
       "  gst-launch-1.0 filesrc location=driver.mp4 ! decodebin ! videoconvert ! fianceereenact "
-      "model-location=assets/avatar-demo source-location=me.png quality-threshold=0.1 ! videoconvert ! "
+      "model-location=assets/refiner-256 source-location=me.png ! videoconvert ! "
       "autovideosink",
       "fiancee developers <fiancee@example.invalid>");
   gst_element_class_add_static_pad_template(element_class, &sink_template);

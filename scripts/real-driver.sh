@@ -9,8 +9,9 @@
 #     end-to-end wall time (decode, colour conversion, face front end, engine,
 #     letterboxing) of backbone, routed and cheapest exit, in alternation
 #     REPEATS (2) times so that machine noise hits all modes alike.
-# DRIVER "" = OpenCV's Megamind.avi; PACKAGE (assets/avatar-demo),
-# THRESHOLD (0.1), REPEATS and LOOPS (below) from the environment. Needs a build in build/
+# DRIVER "" = OpenCV's Megamind.avi; PACKAGE (assets/refiner-256), PHOTO
+# (astronaut.png via scripts/fetch-photo.sh), THRESHOLD (the package's default
+# if unset), REPEATS and LOOPS (below) from the environment. Needs a build in build/
 # (scripts/build.sh); CSVs land in out/.
 #   e.g. scripts/real-driver.sh quality "" expression-transfer=absolute
 #        scripts/real-driver.sh speed "" face-redetect-interval=5
@@ -20,8 +21,9 @@ what="${1:?usage: scripts/real-driver.sh quality|speed [DRIVER] [properties...]}
 driver="${2:-}"
 [ -n "$driver" ] || driver=/usr/share/doc/opencv-doc/examples/data/Megamind.avi
 shift $(( $# < 2 ? $# : 2 ))
-pkg="${PACKAGE:-assets/avatar-demo}"
-threshold="${THRESHOLD:-0.1}"
+pkg="${PACKAGE:-assets/refiner-256}"
+photo="${PHOTO:-$(scripts/fetch-photo.sh)}"
+threshold="${THRESHOLD:-$(build/tools/fiancee inspect "$pkg" | sed -n 's/.*default threshold \([0-9.]*\).*/\1/p')}"
 # LOOPS (1): plays the driver that many times in a row (concat), so that
 # start-up (about 1 s: models, dlib's landmark model) weighs less in the wall time.
 sources=()
@@ -35,7 +37,7 @@ run() {
   shift
   start=$(date +%s.%N)
   gst-launch-1.0 -q concat name=c ! videoconvert ! video/x-raw,format=RGB \
-    ! fianceereenact model-location="$pkg" source-location="$pkg/source.png" stats-location="$csv" "$@" \
+    ! fianceereenact model-location="$pkg" source-location="$photo" stats-location="$csv" "$@" \
     ! fakesink sync=false "${sources[@]}"
   echo "$(date +%s.%N) - $start" | bc
 }

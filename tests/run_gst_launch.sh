@@ -62,6 +62,16 @@ fi
 grep -q "$tmp/no-such-package" "$tmp/missing.txt" || fail "the error does not name the missing package"
 echo "ok 4 - missing model-location is an error naming it"
 
+# 4b. A photo without a face stops the pipeline with an error naming the photo (its domain: test_element).
+"$GST_LAUNCH" -q videotestsrc num-buffers=1 pattern=snow ! video/x-raw,format=RGB,width=320,height=240 ! pngenc ! \
+  filesink location="$tmp/noface.png" > /dev/null 2>&1 || fail "could not write a test photo"
+if "$GST_LAUNCH" videotestsrc num-buffers=1 ! video/x-raw,format=RGB,width=96,height=80 ! \
+  fianceereenact model-location="$pkg" source-location="$tmp/noface.png" ! fakesink > "$tmp/noface.txt" 2>&1; then
+  fail "a photo without a face did not fail the pipeline"
+fi
+grep -q "noface.png.*no face found" "$tmp/noface.txt" || fail "the error does not name the photo and say why: $(cat "$tmp/noface.txt")"
+echo "ok 4b - a photo without a face is an error naming it"
+
 # 5. Unsupported caps are refused by negotiation.
 if "$GST_LAUNCH" videotestsrc num-buffers=1 ! video/x-raw,format=GRAY8,width=96,height=80 ! \
   fianceereenact model-location="$pkg" source-location="$src" ! fakesink > "$tmp/gray.txt" 2>&1; then

@@ -17,6 +17,9 @@
 #include <thread>
 #include <vector>
 
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+
 #include "core/defaults.h"
 #include "core/errors.h"
 #include "core/frame_report.h"
@@ -627,6 +630,23 @@ TEST(Element, MissingModelIsAnErrorNamingIt) {
       EXPECT_EQ(m.domain, GST_RESOURCE_ERROR);
       EXPECT_EQ(m.code, GST_RESOURCE_ERROR_NOT_FOUND);
     }
+  free_messages(r.messages);
+  gst_object_unref(e);
+}
+
+TEST(Element, PhotoWithoutAFaceIsAResourceErrorNamingIt) {
+  GstElement* e = new_reenact();
+  const std::string photo = g_fixtures->dir.file("noise.png");
+  cv::Mat noise(240, 320, CV_8UC3);
+  cv::randu(noise, 0, 255);
+  ASSERT_TRUE(cv::imwrite(photo, noise));
+  g_object_set(e, "model-location", package().c_str(), "source-location", photo.c_str(), NULL);
+  StartResult r = try_start(e);
+  EXPECT_EQ(r.ret, GST_STATE_CHANGE_FAILURE);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_TRUE(contains(r.errors[0], photo) && contains(r.errors[0], "no face found")) << r.errors[0];
+  for (const auto& m : r.messages)
+    if (m.type == GST_MESSAGE_ERROR) EXPECT_EQ(m.domain, GST_RESOURCE_ERROR);
   free_messages(r.messages);
   gst_object_unref(e);
 }

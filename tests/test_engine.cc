@@ -12,6 +12,7 @@
 #include "core/metrics.h"
 #include "core/package.h"
 #include "core/runtime.h"
+#include "models/branched_graph.h"
 #include "models/registry.h"
 #include "training/reenact_package.h"
 #include "pipelines/reenact_inputs.h"
@@ -46,6 +47,7 @@ class CountingGraph : public fiancee::ExitGraph {
     ++calls["predict"];
     return g_->predict(sf, f, key);
   }
+  torch::Tensor finish(const torch::Tensor& output, const torch::Tensor& input) override { return g_->finish(output, input); }
   void to(const torch::Device& d) override { g_->to(d); }
   void eval() override { g_->eval(); }
   bool set_channels_last(bool on) override { return g_->set_channels_last(on); }
@@ -75,8 +77,9 @@ struct Fixture {
   std::pair<torch::Tensor, torch::Tensor> frames(int n, uint64_t seed = 7) const {
     torch::manual_seed(seed);
     auto key = torch::randn({n, fiancee::reenact::kKeyDim});
-    auto source = torch::rand({1, 3, 32, 32}) * 2 - 1;
-    return {fiancee::reenact::backbone_input(source, key), key};
+    // Per-frame brightness offsets spread the predictor's outputs across frames.
+    auto offsets = torch::linspace(-1, 1, n).view({n, 1, 1, 1});
+    return {torch::rand({n, fiancee::reenact::kRefinerInputChannels, 32, 32}) * 2 - 1 + offsets, key};
   }
 };
 
@@ -140,8 +143,26 @@ TEST(Engine, ReportsStageTimesAndCost) {
   EXPECT_EQ(r.scale_factor, "1/4");
 }
 
+// Random weights may predict below zero (clamped to 0) for every frame; a
+// raised last predictor bias spreads the predictions over frames instead.
+void raise_predictions(Fixture& f) {
+  auto graph = std::dynamic_pointer_cast<fiancee::models::BranchedGraph>(fiancee::models::load_graph(*f.pkg));
+  for (const auto& sf : graph->scale_factors()) {
+    auto state = graph->branch_state(sf);
+    std::string last;
+    for (const auto& [name, t] : state)
+      if (name.rfind("predictor.", 0) == 0 && name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0) last = std::max(last, name);
+    ASSERT_FALSE(last.empty());
+    state[last] = state[last] + 1.0;
+    graph->load_branches(sf, state, "raised predictor");
+  }
+  f.graph = std::make_shared<CountingGraph>(graph);
+  f.engine = std::make_unique<Engine>(f.graph, f.pkg->manifest(), f.pkg->guide_database(), torch::kCPU);
+}
+
 TEST(Engine, BatchRunsEachStageOnceAndMatchesSingleFrames) {
   Fixture f;
+  raise_predictions(f);
   auto [input, key] = f.frames(8);
   // A threshold inside the spread of predictions gives mixed routes.
   RouteSettings probe;

@@ -288,28 +288,6 @@ TEST(ExpressionBaseline, MedianOfTheRecentWindowAndReset) {
   EXPECT_EQ(b.count(), 0);
 }
 
-TEST(FaceFrontEnd, RelativeKeyMovesTheAvatarByTheDriversChange) {
-  FaceResult r;
-  r.status = FaceStatus::kFresh;
-  r.angles = {12.f, -5.f, 3.f};
-  r.expression = face::kExprCentre;
-  r.expression[face::kMouthOpen] += 0.2f;  // the driver opens its mouth...
-  r.expression[face::kEyeOpenLeft] += 0.1f;
-  r.expression_baseline = r.expression;
-  r.expression_baseline[face::kMouthOpen] -= 0.2f;  // ...from its own closed-mouth baseline; its eyes are always this open
-  std::vector<float> avatar(face::kExprDim);
-  for (int i = 0; i < face::kExprDim; ++i) avatar[i] = 0.1f * i - 0.3f;
-  const auto rel = r.relative_key(avatar), abs = r.key();
-  for (int i = 0; i < 3; ++i) EXPECT_FLOAT_EQ(rel[i], abs[i]) << "pose transfers as it is";
-  for (int i = 0; i < face::kExprDim; ++i) {
-    const float moved = i == face::kMouthOpen ? 0.2f / face::kExprScale[i] : 0.f;
-    EXPECT_NEAR(rel[3 + i], avatar[i] + moved, 1e-5) << "expression feature " << i;
-  }
-  EXPECT_THROW(r.relative_key({0.f}), std::invalid_argument);
-  r.status = FaceStatus::kNone;
-  EXPECT_EQ(r.relative_key(avatar), std::vector<float>(face::kKeyDim, 0.f));
-}
-
 TEST(FaceFrontEnd, BaselineFollowsTheShotAndRestartsAtCuts) {
   REQUIRE_MODEL();
   if (!have(kMegamind)) GTEST_SKIP() << "no " << kMegamind << " (opencv-doc)";

@@ -92,8 +92,7 @@ std::vector<Opt> train_options(std::vector<Opt> own, const std::string& steps, c
                          integer("--checkpoint-every", "N", "50", "steps between checkpoints"),
                          integer("--log-every", "N", "5", "steps between progress lines"),
                          flag("--quiet", "no progress lines"),
-                         flag("--fixed-batch", "every step sees the first batch (checks that a loss falls)"),
-                         flag("--avatar-only", "reenact: train on the avatar (identity 0) alone")});
+                         flag("--fixed-batch", "every step sees the first batch (checks that a loss falls)")});
   return own;
 }
 
@@ -164,10 +163,9 @@ const std::vector<Command>& commands() {
        train_options(
            {number("--lr", "LR", "1e-3", "AdamW learning rate"),
             text("--out", "DIR", "<work>/package", "where to write the package"),
-            text("--name", "NAME", "avatar-demo; synth: scenes-<family>", "the package's name"),
+            text("--name", "NAME", "refiner; synth: scenes-<family>", "the package's name"),
             number("--default-threshold", "T", "0.1", "the package's recommended quality-threshold"),
-            flag("--overwrite", "replace what is at --out"),
-            integer("--database-size", "N", "48", "reenact: frames in the avatar's guide database")},
+            flag("--overwrite", "replace what is at --out")},
            "300", "16"),
        train_predictor},
       {"make-scenes", "procedural street-scene label maps (GRAY8 PNGs) for fianceesynth",
@@ -202,19 +200,26 @@ const std::vector<Command>& commands() {
       {"eval", "threshold sweep on held-out frames: exit shares, GFLOPs, quality, misses; CSV + PNG",
        {{"PACKAGE", "the package directory"}},
        {text("--out", "DIR", "eval-out", "where the CSVs and plots go"),
-        integer("--frames", "N", "200; synth: 120", "held-out frames (--driver: at most this many)"),
+        integer("--frames", "N", "200; synth: 120", "held-out frames (reenact: pairs of held-out procedural identities)"),
         text("--scale-factor", "SF", "the package's", "which scale factor's exits"),
         number("--max-threshold", "T", "0.5", "the sweep's last threshold"),
         number("--threshold-step", "T", "0.025", "the sweep's step"),
         integer("--seed", "S", "1", "seed of the held-out frames"),
         choice("--split", "SPLIT", {"test", "validation"},
                "reenact: which held-out procedural frames (pick thresholds on validation, report test)"),
-        text("--driver", "VIDEO|DIR", "", "reenact: a real driver's frames instead"),
-        choice("--expression-transfer", "MODE", {"relative", "absolute"}, "reenact --driver: as fianceereenact's property"),
         text("--data", "procedural|DIR", "procedural", "synth: held-out scenes (another seed, or a Cityscapes-style val split)"),
         text("--compare", "PACKAGE", "", "synth: a second package whose backbone is timed and measured in the same run"),
         integer("--compare-frames", "N", "40", "synth --compare: scenes compared")},
        eval},
+      {"eval-photo", "a photo animated by a driver video: warp-only, each exit, backbone, routed; model-free checks, CSV + contact sheet",
+       {{"PACKAGE", "a reenact package directory"}},
+       {required(text("--photo", "FILE", "", "the avatar photo (any image with a face)")),
+        required(text("--driver", "VIDEO|DIR", "", "the driver video or folder of frames")),
+        integer("--frames", "N", "300", "the driver's first N frames (fewer if it has fewer)"),
+        text("--out", "DIR", "out/eval-photo", "where eval-photo.csv, contact-sheet.png and frames/ go"),
+        number("--threshold", "T", "the package's", "the routed variant's quality threshold"),
+        integer("--sheet-frames", "K", "6", "evenly spaced frames shown as the contact sheet's rows")},
+       eval_photo},
   };
   return table;
 }

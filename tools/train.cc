@@ -61,7 +61,7 @@ torch::Tensor backbone_forward(ExitGraph& g, const torch::Tensor& input, std::ve
     x = g.stage(k, x);
     if (levels) levels->push_back(x);
   }
-  return g.head(x);
+  return g.finish(g.head(x), input);
 }
 
 // The branches' guide: the batch's own, or what the graph's database query finds.
@@ -186,7 +186,7 @@ int train_branches(const Options& args) {
       auto d_total = torch::zeros({});
       double l1_sum = 0, ssim_sum = 0;
       for (int e = 0; e < graph.num_branches(); ++e) {
-        auto fake = graph.branch(sf, e, levels[graph.attach_point(e)], guide);
+        auto fake = graph.finish(graph.branch(sf, e, levels[graph.attach_point(e)], guide), b.input);
         auto& disc = *discs[e];
         auto real_scales = disc.forward(target, b.condition);
         auto fake_scales = disc.forward(fake, b.condition);
@@ -242,7 +242,7 @@ int train_predictor(const Options& args) {
         const auto guide = branch_guide(*task, b, levels[0]);
         std::vector<torch::Tensor> cols;
         for (int e = 0; e < graph.num_branches(); ++e)
-          cols.push_back(metric->distance(graph.branch(sf, e, levels[graph.attach_point(e)], guide), target));
+          cols.push_back(metric->distance(graph.finish(graph.branch(sf, e, levels[graph.attach_point(e)], guide), b.input), target));
         labels = torch::stack(cols, 1);
       }
       auto mae = (graph.predict(sf, features, b.key) - labels).abs().mean();

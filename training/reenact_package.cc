@@ -8,6 +8,9 @@
 #include <filesystem>
 #include <limits>
 
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
 #include "core/errors.h"
 #include "core/guide_db.h"
 #include "core/package.h"
@@ -24,7 +27,8 @@ namespace fs = std::filesystem;
 
 models::G2DConfig reenact_config(int c, bool guide, const std::vector<std::string>& scale_factors) {
   models::G2DConfig cfg;
-  cfg.input_channels = 3 + reenact::kKeyDim;
+  cfg.input_channels = reenact::kRefinerInputChannels;
+  cfg.residual_channels = 3;  // a refiner: exits correct the warped avatar
   cfg.front_channels = {c / 2, c, 2 * c};
   const int widths[9] = {2 * c, 2 * c, 2 * c, 2 * c, 3 * c / 2, 3 * c / 2, 3 * c / 2, c, c};
   int in = 2 * c;
@@ -44,7 +48,7 @@ models::G2DConfig reenact_config(int c, bool guide, const std::vector<std::strin
 
 
 void write_reenact_package(const std::string& dir, const models::G2DGraph& graph, const ReenactPackageInfo& info,
-                           const reenact::GuideFrames* guide, const torch::Tensor& source, bool overwrite) {
+                           const reenact::GuideFrames* guide, const cv::Mat& sample_avatar, bool overwrite) {
   training::prepare_package_dir(dir, overwrite);
   const auto& cfg = graph.config();
   Manifest m;
@@ -54,7 +58,7 @@ void write_reenact_package(const std::string& dir, const models::G2DGraph& graph
   m.pipeline = "reenact";
   m.family = "g2d";
   m.architecture = std::make_shared<const nlohmann::json>(cfg.to_json());
-  m.input = {info.resolution, info.resolution, 3 + reenact::kKeyDim, -1.0, 1.0};
+  m.input = {info.resolution, info.resolution, reenact::kRefinerInputChannels, -1.0, 1.0};
   m.output = {info.resolution, info.resolution, 3, -1.0, 1.0};
   m.use_ms_ssim_distance();
   m.default_threshold = info.default_threshold;
@@ -66,7 +70,9 @@ void write_reenact_package(const std::string& dir, const models::G2DGraph& graph
     m.guide_database = GuideDatabaseEntry{"guide", reenact::kKeyDim, {3, info.resolution, info.resolution},
                                           "head pose (3 angles / 45 deg) + landmark expression features, docs/face-frontend.md"};
   }
-  write_image(dir + "/source.png", source.squeeze(0), m.output);
+  cv::Mat bgr;
+  cv::cvtColor(sample_avatar, bgr, cv::COLOR_RGB2BGR);
+  if (!cv::imwrite(dir + "/source.png", bgr)) throw Error(dir + "/source.png: cannot write the sample avatar");
   Package::write(dir, m);
 }
 
@@ -82,12 +88,12 @@ void write_demo_package(const std::string& dir, const DemoPackageOptions& o) {
       graph.load_branches(sf, state, "nan-branch fixture");
     }
   // The avatar is a procedural head; its database holds renders of it in other poses.
-  reenact::ProceduralHeads heads(o.resolution, 1, 0, o.seed);
+  reenact::ProceduralHeads heads(o.resolution, 1, o.seed);
   const auto frames = heads.frames(0, 32, 1);
   write_reenact_package(dir, graph,
                         {"demo-untrained", "Random, UNTRAINED weights: exercises the engine and the element; its images are noise-like.",
                          true, o.resolution},
-                        o.with_database ? &frames : nullptr, heads.source(0));
+                        o.with_database ? &frames : nullptr, heads.sample_avatar());
 }
 
 }  // namespace fiancee

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <opencv2/core.hpp>
+
 #include "core/defaults.h"
 #include "models/g2d.h"
 
@@ -18,9 +20,10 @@ namespace reenact {
 struct GuideFrames;
 }
 
-// The reenactment G2D: a conv front on source RGB + key planes down to 1/4
-// resolution, nine ResBlock2D stages back up to full resolution, branches
-// after stages 2, 4, 6 (the paper's attach points) at each scale factor.
+// The reenactment refiner G2D: a conv front on the warped avatar + part masks
+// down to 1/4 resolution, nine ResBlock2D stages back up to full resolution,
+// a correction added to the warp (residual_channels 3), branches after
+// stages 2, 4, 6 (the paper's attach points) at each scale factor.
 models::G2DConfig reenact_config(int base_channels, bool guide, const std::vector<std::string>& scale_factors);
 
 struct ReenactPackageInfo {
@@ -32,10 +35,10 @@ struct ReenactPackageInfo {
 };
 
 // Writes weights of every scale factor, the guide database (when frames are
-// given), source.png and the manifest into dir (created; must be empty or absent
-// unless overwrite).
+// given), source.png (a sample avatar photo, RGB8) and the manifest into dir
+// (created; must be empty or absent unless overwrite).
 void write_reenact_package(const std::string& dir, const models::G2DGraph& graph, const ReenactPackageInfo& info,
-                           const reenact::GuideFrames* guide, const torch::Tensor& source, bool overwrite = false);
+                           const reenact::GuideFrames* guide, const cv::Mat& sample_avatar, bool overwrite = false);
 
 struct DemoPackageOptions {
   int resolution = 64;           // square input/output size

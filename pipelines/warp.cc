@@ -1,0 +1,184 @@
+#include "pipelines/warp.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include <opencv2/imgproc.hpp>
+
+#include "core/errors.h"
+
+namespace fiancee::warp {
+
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+// Landmarks that move with the skull, not with the expression: upper jaw,
+// nose, eye corners. The ring follows their similarity motion.
+constexpr std::array<int, 17> kRigid = {0, 1, 15, 16, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 39, 42, 45};
+
+cv::Point2f mean_of(const face::Landmarks& l, int first, int last) {
+  cv::Point2f s(0.f, 0.f);
+  for (int i = first; i <= last; ++i) s += l[i];
+  return s * (1.f / float(last - first + 1));
+}
+
+cv::Point2f clamp_inside(cv::Point2f p, int size) {
+  const float hi = float(size) - 2.f;
+  return {std::clamp(p.x, 1.f, hi), std::clamp(p.y, 1.f, hi)};
+}
+
+}  // namespace
+
+cv::Matx23f fit_similarity(const std::vector<cv::Point2f>& from, const std::vector<cv::Point2f>& to) {
+  const size_t n = std::min(from.size(), to.size());
+  cv::Point2d cs(0, 0), cd(0, 0);
+  for (size_t i = 0; i < n; ++i) {
+    cs += cv::Point2d(from[i]);
+    cd += cv::Point2d(to[i]);
+  }
+  cs *= 1.0 / double(std::max<size_t>(n, 1));
+  cd *= 1.0 / double(std::max<size_t>(n, 1));
+  double num_a = 0, num_b = 0, den = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const cv::Point2d p = cv::Point2d(from[i]) - cs, q = cv::Point2d(to[i]) - cd;
+    num_a += p.x * q.x + p.y * q.y;
+    num_b += p.x * q.y - p.y * q.x;
+    den += p.x * p.x + p.y * p.y;
+  }
+  den = std::max(den, 1e-9);
+  const double a = num_a / den, b = num_b / den;
+  return cv::Matx23f(float(a), float(-b), float(cd.x - (a * cs.x - b * cs.y)), float(b), float(a), float(cd.y - (b * cs.x + a * cs.y)));
+}
+
+Mesh make_mesh(const face::Landmarks& avatar, int size) {
+  Mesh m;
+  m.size = size;
+  const cv::Point2f eyes = mean_of(avatar, 36, 47);
+  const cv::Point2f chin = avatar[8];
+  const float h = float(cv::norm(chin - eyes));
+  const float half_width = 0.5f * float(cv::norm(avatar[16] - avatar[0]));
+  if (!(h > 4.f) || !(half_width > 4.f) || !std::isfinite(h))
+    throw InputError("avatar face is too small or degenerate for the warp (eyes to chin " + std::to_string(h) + " px in a " +
+                     std::to_string(size) + " px crop)");
+  const cv::Point2f down = (chin - eyes) * (1.f / h), right(-down.y, down.x);
+  m.points.assign(avatar.begin(), avatar.end());
+  // The ring: wide enough to hold the ears, high enough for the hair, below the chin.
+  for (int i = 0; i < kRingPoints; ++i) {
+    const double t = 2.0 * kPi * i / kRingPoints;
+    const float c = float(std::cos(t)), s = float(std::sin(t));
+    const float radius_down = s > 0 ? 1.3f * h : 1.25f * h;
+    m.ring[i] = clamp_inside(eyes + right * (1.4f * half_width * c) + down * (radius_down * s), size);
+    m.points.push_back(m.ring[i]);
+  }
+  const float last = float(size - 1);
+  for (int k = 0; k < kBorderPerSide - 1; ++k) {
+    const float f = last * float(k) / float(kBorderPerSide - 1);
+    m.points.push_back({f, 0.f});
+    m.points.push_back({last, f});
+    m.points.push_back({last - f, last});
+    m.points.push_back({0.f, last - f});
+  }
+  // Delaunay on a copy whose coincident points (closed lips or eyelids) are
+  // nudged apart, so every point is its own vertex; the mesh keeps the true positions.
+  std::vector<cv::Point2f> sep = m.points;
+  for (size_t i = 0; i < sep.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (cv::norm(sep[i] - sep[j]) < 0.5) sep[i].y = std::min(sep[i].y + 0.75f, last);
+  cv::Subdiv2D subdiv(cv::Rect(-2, -2, size + 4, size + 4));
+  std::map<std::pair<float, float>, int> index;
+  for (size_t i = 0; i < sep.size(); ++i) {
+    subdiv.insert(sep[i]);
+    index.emplace(std::make_pair(sep[i].x, sep[i].y), int(i));
+  }
+  std::vector<cv::Vec6f> tris;
+  subdiv.getTriangleList(tris);
+  for (const auto& t : tris) {
+    cv::Vec3i v;
+    bool ok = true;
+    for (int k = 0; k < 3 && ok; ++k) {
+      const auto it = index.find({t[2 * k], t[2 * k + 1]});
+      ok = it != index.end();
+      if (ok) v[k] = it->second;
+    }
+    if (ok) m.triangles.push_back(v);
+  }
+  if (m.triangles.empty()) throw InputError("avatar landmarks give no warp mesh");
+  return m;
+}
+
+std::vector<cv::Point2f> mesh_targets(const Mesh& mesh, const face::Landmarks& target) {
+  std::vector<cv::Point2f> from, to;
+  for (int i : kRigid) {
+    from.push_back(mesh.points[i]);
+    to.push_back(target[i]);
+  }
+  const cv::Matx23f s = fit_similarity(from, to);
+  std::vector<cv::Point2f> out(mesh.points.size());
+  std::copy(target.begin(), target.end(), out.begin());
+  for (int i = 0; i < kRingPoints; ++i) {
+    const cv::Point2f p = mesh.ring[i];
+    out[face::kNumLandmarks + i] = clamp_inside({s(0, 0) * p.x + s(0, 1) * p.y + s(0, 2), s(1, 0) * p.x + s(1, 1) * p.y + s(1, 2)}, mesh.size);
+  }
+  for (size_t i = face::kNumLandmarks + kRingPoints; i < out.size(); ++i) out[i] = mesh.points[i];
+  return out;
+}
+
+cv::Mat backward_map(const Mesh& mesh, const std::vector<cv::Point2f>& targets) {
+  const int n = mesh.size;
+  cv::Mat map(n, n, CV_32FC2);
+  for (int y = 0; y < n; ++y) {
+    auto* row = map.ptr<cv::Vec2f>(y);
+    for (int x = 0; x < n; ++x) row[x] = cv::Vec2f(float(x), float(y));
+  }
+  for (const auto& tri : mesh.triangles) {
+    const cv::Point2f t0 = targets[tri[0]], t1 = targets[tri[1]], t2 = targets[tri[2]];
+    const double area = double(t1.x - t0.x) * (t2.y - t0.y) - double(t2.x - t0.x) * (t1.y - t0.y);
+    if (std::abs(area) < 1e-6) continue;
+    const cv::Point2f s0 = mesh.points[tri[0]], s1 = mesh.points[tri[1]], s2 = mesh.points[tri[2]];
+    const int x0 = std::max(0, int(std::floor(std::min({t0.x, t1.x, t2.x}))));
+    const int x1 = std::min(n - 1, int(std::ceil(std::max({t0.x, t1.x, t2.x}))));
+    const int y0 = std::max(0, int(std::floor(std::min({t0.y, t1.y, t2.y}))));
+    const int y1 = std::min(n - 1, int(std::ceil(std::max({t0.y, t1.y, t2.y}))));
+    const double eps = -1e-4 * std::abs(area);
+    for (int y = y0; y <= y1; ++y) {
+      auto* row = map.ptr<cv::Vec2f>(y);
+      for (int x = x0; x <= x1; ++x) {
+        // Barycentric weights of pixel (x, y) in the target triangle.
+        const double w1 = (double(x - t0.x) * (t2.y - t0.y) - double(t2.x - t0.x) * (y - t0.y)) / area;
+        const double w2 = (double(t1.x - t0.x) * (y - t0.y) - double(x - t0.x) * (t1.y - t0.y)) / area;
+        const double w0 = 1.0 - w1 - w2;
+        if (w0 * std::abs(area) < eps || w1 * std::abs(area) < eps || w2 * std::abs(area) < eps) continue;
+        row[x] = cv::Vec2f(float(w0 * s0.x + w1 * s1.x + w2 * s2.x), float(w0 * s0.y + w1 * s1.y + w2 * s2.y));
+      }
+    }
+  }
+  return map;
+}
+
+cv::Mat apply(const cv::Mat& avatar, const cv::Mat& map) {
+  cv::Mat out;
+  cv::remap(avatar, out, map, cv::noArray(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+  return out;
+}
+
+cv::Mat part_masks(const face::Landmarks& target, int size) {
+  constexpr int kShift = 2;  // sub-pixel polygon edges
+  auto poly = [&](int first, int last) {
+    std::vector<cv::Point> p;
+    for (int i = first; i <= last; ++i) p.emplace_back(int(std::lround(target[i].x * 4)), int(std::lround(target[i].y * 4)));
+    return p;
+  };
+  cv::Mat mouth = cv::Mat::zeros(size, size, CV_8U), eyes = cv::Mat::zeros(size, size, CV_8U);
+  cv::fillPoly(mouth, std::vector<std::vector<cv::Point>>{poly(60, 67)}, cv::Scalar(255), cv::LINE_AA, kShift);
+  cv::fillPoly(eyes, std::vector<std::vector<cv::Point>>{poly(36, 41), poly(42, 47)}, cv::Scalar(255), cv::LINE_AA, kShift);
+  cv::Mat planes[2], out;
+  mouth.convertTo(planes[0], CV_32F, 1.0 / 255);
+  eyes.convertTo(planes[1], CV_32F, 1.0 / 255);
+  cv::merge(planes, 2, out);
+  cv::GaussianBlur(out, out, cv::Size(3, 3), 0);
+  return out;
+}
+
+}  // namespace fiancee::warp

@@ -1,0 +1,53 @@
+// The analytic warp of the one-shot reenactment: the avatar's pixels moved so
+// that its 68 landmarks land on target positions, piecewise affine over a
+// triangle mesh of the landmarks, a ring of head anchors (they follow the
+// head's similarity motion, so hair and forehead move with the face) and
+// border anchors (fixed, so the crop's edge matches the photo it is pasted
+// back into). Used by the run time and by training, so the refiner learns on
+// exactly the warps it will see. docs/reenactment.md explains the choices.
+#pragma once
+
+#include <array>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "pipelines/face_frontend.h"
+
+namespace fiancee::warp {
+
+constexpr int kRingPoints = 20;    // head anchors on an ellipse around the face
+constexpr int kBorderPerSide = 6;  // border anchors per crop side (corners included)
+
+// Triangles over the avatar's points: landmarks, head ring, border. Built once per avatar.
+struct Mesh {
+  int size = 0;                        // square crop side, pixels
+  std::vector<cv::Point2f> points;     // avatar positions, crop pixels
+  std::vector<cv::Vec3i> triangles;    // indices into points
+  std::array<cv::Point2f, kRingPoints> ring{};  // the head ring as built (points[68..])
+};
+
+// Throws fiancee::InputError when the landmarks do not span a usable face.
+Mesh make_mesh(const face::Landmarks& avatar, int size);
+
+// Where every mesh point goes when the avatar's landmarks move to `target`:
+// landmarks to target, ring by the least-squares similarity of the rigid
+// landmarks (eyes, nose, upper jaw), border fixed.
+std::vector<cv::Point2f> mesh_targets(const Mesh& mesh, const face::Landmarks& target);
+
+// Dense backward map (CV_32FC2, size x size): for each output pixel, where to
+// sample the avatar. Pixels no triangle covers (fold-overs) sample themselves.
+cv::Mat backward_map(const Mesh& mesh, const std::vector<cv::Point2f>& targets);
+
+// The avatar crop (8-bit RGB, size x size) warped by the map.
+cv::Mat apply(const cv::Mat& avatar, const cv::Mat& map);
+
+// Part masks of the target face (CV_32FC2, size x size, 0..1, lightly
+// blurred): channel 0 the inner mouth (60-67), channel 1 both eyes (36-47).
+// They tell the refiner where warping cannot make the right pixels.
+cv::Mat part_masks(const face::Landmarks& target, int size);
+
+// Similarity (2x3) moving the points `from` onto `to` in the least-squares sense.
+cv::Matx23f fit_similarity(const std::vector<cv::Point2f>& from, const std::vector<cv::Point2f>& to);
+
+}  // namespace fiancee::warp

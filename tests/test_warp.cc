@@ -1,0 +1,122 @@
+// The analytic warp (pipelines/warp.h) and the motion front (pipelines/motion.h).
+#include <gtest/gtest.h>
+
+#include <opencv2/imgproc.hpp>
+
+#include "core/errors.h"
+#include "datasets/head_generator.h"
+#include "pipelines/motion.h"
+#include "pipelines/reenact_inputs.h"
+#include "pipelines/warp.h"
+
+namespace fiancee {
+namespace {
+
+constexpr int kSize = 128;
+
+face::Landmarks head_landmarks(const headgen::HeadExpression& e = {}, float yaw = 0.f) {
+  headgen::HeadPose pose;
+  pose.yaw = yaw;
+  return headgen::project_landmarks(headgen::sample_identity(3), pose, e, kSize);
+}
+
+TEST(Warp, MeshCoversTheCropAndKeepsTheBorder) {
+  const auto mesh = warp::make_mesh(head_landmarks(), kSize);
+  EXPECT_EQ(mesh.points.size(), size_t(face::kNumLandmarks + warp::kRingPoints + 4 * (warp::kBorderPerSide - 1)));
+  // Triangles tile the square: their areas add up to it.
+  double area = 0;
+  for (const auto& t : mesh.triangles) {
+    const auto a = mesh.points[t[0]], b = mesh.points[t[1]], c = mesh.points[t[2]];
+    area += std::abs(double(b.x - a.x) * (c.y - a.y) - double(c.x - a.x) * (b.y - a.y)) / 2;
+  }
+  EXPECT_NEAR(area, double(kSize - 1) * (kSize - 1), 0.01 * kSize * kSize);
+}
+
+TEST(Warp, UnmovedLandmarksLeaveTheImageAlone) {
+  const auto lm = head_landmarks();
+  const auto mesh = warp::make_mesh(lm, kSize);
+  const cv::Mat map = warp::backward_map(mesh, warp::mesh_targets(mesh, lm));
+  double worst = 0;
+  for (int y = 0; y < kSize; ++y)
+    for (int x = 0; x < kSize; ++x) worst = std::max(worst, cv::norm(map.at<cv::Vec2f>(y, x) - cv::Vec2f(float(x), float(y))));
+  EXPECT_LT(worst, 0.01);
+}
+
+TEST(Warp, MovedLandmarksCarryTheirPixels) {
+  // A dot painted at the nose tip must follow the nose tip to its target.
+  const auto lm = head_landmarks();
+  cv::Mat img(kSize, kSize, CV_8UC3, cv::Scalar(0, 0, 0));
+  cv::circle(img, cv::Point(lm[30]), 2, cv::Scalar(255, 255, 255), cv::FILLED);
+  auto target = lm;
+  for (auto& p : target) p += cv::Point2f(6.f, -4.f);  // the whole face moves
+  const auto mesh = warp::make_mesh(lm, kSize);
+  const auto out = reenact::warp_avatar(img, mesh, target);
+  cv::Mat grey;
+  cv::cvtColor(out.image, grey, cv::COLOR_RGB2GRAY);
+  const cv::Moments m = cv::moments(grey);
+  ASSERT_GT(m.m00, 0);
+  EXPECT_NEAR(m.m10 / m.m00, target[30].x, 1.0);
+  EXPECT_NEAR(m.m01 / m.m00, target[30].y, 1.0);
+  // The border anchors stay: the corner pixel is the photo's.
+  EXPECT_EQ(out.image.at<cv::Vec3b>(0, 0), img.at<cv::Vec3b>(0, 0));
+}
+
+TEST(Warp, PartMasksFollowTheTargetMouth) {
+  headgen::HeadExpression open;
+  open.jaw_open = 1.f;
+  const auto closed = warp::part_masks(head_landmarks(), kSize), wide = warp::part_masks(head_landmarks(open), kSize);
+  cv::Mat c[2], w[2];
+  cv::split(closed, c);
+  cv::split(wide, w);
+  EXPECT_GT(cv::sum(w[0])[0], cv::sum(c[0])[0] + 20.0);  // an open mouth has an interior
+  EXPECT_GT(cv::sum(w[1])[0], 20.0);                      // open eyes have area
+}
+
+TEST(Warp, DegenerateFaceIsAnInputError) {
+  face::Landmarks dot;
+  dot.fill(cv::Point2f(10.f, 10.f));
+  EXPECT_THROW(warp::make_mesh(dot, kSize), InputError);
+}
+
+TEST(Motion, FirstFrameIsTheAvatarAndChangesTransferRelative) {
+  motion::RelativeMotion rm;
+  const auto avatar = head_landmarks();
+  face::FaceResult driver;
+  driver.status = face::FaceStatus::kFresh;
+  driver.baseline_frames = 1;
+  // A driver twice the avatar's size, elsewhere in its frame.
+  for (int i = 0; i < face::kNumLandmarks; ++i) driver.landmarks[i] = avatar[i] * 2.f + cv::Point2f(50.f, 20.f);
+  auto t = rm.target(driver, avatar);
+  for (int i = 0; i < face::kNumLandmarks; ++i) EXPECT_LT(cv::norm(t[i] - avatar[i]), 1e-3);
+  // Many neutral frames fix the median; then the driver's chin drops 10 px: the avatar's drops 5.
+  for (int k = 2; k < 20; ++k) {
+    driver.baseline_frames = k;
+    rm.target(driver, avatar);
+  }
+  driver.landmarks[8].y += 10.f;
+  driver.baseline_frames = 20;
+  t = rm.target(driver, avatar);
+  EXPECT_NEAR(t[8].y - avatar[8].y, 5.f, 0.05f);
+  EXPECT_NEAR(t[30].y, avatar[30].y, 1e-3);
+}
+
+TEST(Motion, BaselineRestartsWithTheFrontEnds) {
+  motion::RelativeMotion rm;
+  const auto avatar = head_landmarks();
+  face::FaceResult driver;
+  driver.status = face::FaceStatus::kFresh;
+  driver.landmarks = avatar;
+  for (int k = 1; k <= 10; ++k) {
+    driver.baseline_frames = k;
+    rm.target(driver, avatar);
+  }
+  EXPECT_EQ(rm.count(), 10);
+  driver.baseline_frames = 1;  // a scene cut restarted the front end's baseline
+  for (auto& p : driver.landmarks) p += cv::Point2f(30.f, 0.f);
+  const auto t = rm.target(driver, avatar);
+  EXPECT_EQ(rm.count(), 1);
+  EXPECT_LT(cv::norm(t[30] - avatar[30]), 1e-3);  // the new shot starts from the avatar's own face
+}
+
+}  // namespace
+}  // namespace fiancee

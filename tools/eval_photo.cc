@@ -1,0 +1,361 @@
+// `fiancee eval-photo`: one photo animated by one driver video, every variant
+// of the one-shot pipeline (warp alone, each forced exit, the backbone, the
+// routed refiner) run over the same driver frames in one run. The checks
+// need no model of their own: a separate dlib detector (FaceFrontEnd::detect)
+// reads the output frames, so the same yardstick applies to every variant.
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/errors.h"
+#include "datasets/face_videos.h"
+#include "pipelines/face_frontend.h"
+#include "pipelines/reenact.h"
+#include "tools/commands.h"
+
+namespace fiancee::tools {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr int kProgressEvery = 25;
+constexpr int kHeaderHeight = 24;  // contact sheet: the column titles' band
+
+struct Variant {
+  std::string name;
+  bool refine = true;
+  RouteSettings route;
+};
+
+// warp-only, exit0..exit{n-2}, backbone, routed.
+std::vector<Variant> variants(const PipelineInfo& info, double threshold) {
+  std::vector<Variant> out{{"warp-only", false, {}}};
+  for (int e = 0; e < info.num_exits; ++e) {
+    Variant v{e + 1 == info.num_exits ? "backbone" : "exit" + std::to_string(e), true, {}};
+    v.route.forced_exit = e;
+    out.push_back(v);
+  }
+  Variant routed{"routed", true, {}};
+  routed.route.quality_threshold = threshold;
+  out.push_back(routed);
+  return out;
+}
+
+// dlib's HOG finds faces from ~80 px: images smaller than the detector's
+// working size (package crops, small drivers) are scaled up to it first.
+std::optional<face::Landmarks> landmarks_of(face::FaceFrontEnd& detector, const cv::Mat& rgb) {
+  const double s = std::max(1.0, detector.options().detect_max_side / static_cast<double>(std::max(rgb.cols, rgb.rows)));
+  cv::Mat image = rgb;
+  if (s > 1) cv::resize(rgb, image, cv::Size(), s, s, cv::INTER_CUBIC);
+  const auto face = detector.detect(image.data, image.cols, image.rows, static_cast<int>(image.step));
+  if (!face.has_face()) return std::nullopt;
+  face::Landmarks lm = face.landmarks;
+  for (auto& p : lm) p *= static_cast<float>(1 / s);
+  return lm;
+}
+
+cv::Point2f centre(const face::Landmarks& lm, int first) {
+  cv::Point2f c;
+  for (int i = first; i < first + 6; ++i) c += lm[i] / 6.f;
+  return c;
+}
+
+// Inter-ocular distance: between the means of points 36-41 and 42-47.
+double iod(const face::Landmarks& lm) { return cv::norm(centre(lm, 36) - centre(lm, 42)); }
+
+double mean_distance(const face::Landmarks& a, const face::Landmarks& b) {
+  double sum = 0;
+  for (int i = 0; i < face::kNumLandmarks; ++i) sum += cv::norm(a[i] - b[i]);
+  return sum / face::kNumLandmarks;
+}
+
+// Variance of the Laplacian of the grey image inside the landmarks' bounding
+// box. The Laplacian is taken on the whole image so the box's edges see real
+// neighbours, not a reflected border.
+double detail(const cv::Mat& rgb, const face::Landmarks& lm) {
+  const cv::Rect box = cv::boundingRect(std::vector<cv::Point2f>(lm.begin(), lm.end())) & cv::Rect(0, 0, rgb.cols, rgb.rows);
+  if (box.width < 3 || box.height < 3) return kNaN;
+  cv::Mat grey, lap;
+  cv::cvtColor(rgb, grey, cv::COLOR_RGB2GRAY);
+  cv::Laplacian(grey, lap, CV_64F);
+  cv::Scalar mean, sd;
+  cv::meanStdDev(lap(box), mean, sd);
+  return sd[0] * sd[0];
+}
+
+// The two openings the checks correlate: mouth, and the mean of both eyes.
+struct Openness {
+  double mouth = 0, eyes = 0;
+};
+Openness openness(const face::Landmarks& lm) {
+  const auto f = face::expression_features(lm);
+  return {f[face::kMouthOpen], (f[face::kEyeOpenRight] + f[face::kEyeOpenLeft]) / 2.0};
+}
+
+double mean(const std::vector<double>& v) {
+  double sum = 0;
+  for (double x : v) sum += x;
+  return v.empty() ? kNaN : sum / static_cast<double>(v.size());
+}
+
+double pearson(const std::vector<double>& x, const std::vector<double>& y) {
+  const double mx = mean(x), my = mean(y);
+  double sxy = 0, sxx = 0, syy = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    sxy += (x[i] - mx) * (y[i] - my);
+    sxx += (x[i] - mx) * (x[i] - mx);
+    syy += (y[i] - my) * (y[i] - my);
+  }
+  return x.size() < 2 || sxx <= 0 || syy <= 0 ? kNaN : sxy / std::sqrt(sxx * syy);
+}
+
+// What the pipeline and the variants share, fixed before any variant runs.
+struct Setup {
+  ReenactOptions options;
+  std::string driver, out_dir;
+  int frames = 0;                   // driver frames read (<= --frames)
+  std::vector<int> sheet_frames;    // frame indices of the contact sheet's rows
+  PipelineInfo info;
+  cv::Mat avatar;                   // the avatar crop (RGB8)
+  double avatar_detail = kNaN;      // detail() of the avatar crop inside its own landmarks
+};
+
+// The independent detector on the driver: its openings per frame (none where no face).
+std::vector<std::optional<Openness>> read_driver(const std::string& driver, int limit, face::FaceFrontEnd& detector) {
+  std::vector<std::optional<Openness>> out;
+  reenact::for_each_frame(driver, [&](const cv::Mat& frame) {
+    const auto lm = landmarks_of(detector, frame);
+    out.push_back(lm ? std::optional<Openness>(openness(*lm)) : std::nullopt);
+    return static_cast<int>(out.size()) < limit;
+  });
+  if (out.empty()) throw InputError(driver + ": no readable frames in this driver video or folder");
+  return out;
+}
+
+// One output frame as the checks see it.
+struct FrameObs {
+  bool rendered = false;            // the pipeline had a driver face (not passed through)
+  std::optional<face::Landmarks> detected;  // on the output, rendered frames only
+  face::Landmarks target{};         // trace().target_out
+  double detail = kNaN;             // detail() of the rendered crop inside trace().target
+  double gflops = 0;
+  int exit = -1;
+};
+
+FrameObs observe(const ReenactPipeline& pipeline, const FrameReport& report, const cv::Mat& out, face::FaceFrontEnd& detector) {
+  const auto& t = pipeline.trace();
+  if (!t.face || report.passthrough) return {};
+  return {true, landmarks_of(detector, out), t.target_out, detail(t.rendered, t.target), report.gflops, report.exit};
+}
+
+cv::Mat grey_tile(int size) { return cv::Mat(size, size, CV_8UC3, cv::Scalar::all(128)); }
+
+// The driver frame's centre square at the crop's size, its frame number on it.
+cv::Mat driver_tile(const cv::Mat& frame, int size, int index) {
+  const int side = std::min(frame.cols, frame.rows);
+  cv::Mat tile;
+  cv::resize(frame(cv::Rect((frame.cols - side) / 2, (frame.rows - side) / 2, side, side)), tile, cv::Size(size, size), 0, 0, cv::INTER_AREA);
+  cv::putText(tile, "#" + std::to_string(index), {3, size - 5}, cv::FONT_HERSHEY_SIMPLEX, 0.4, cv::Scalar(255, 255, 0), 1, cv::LINE_AA);
+  return tile;
+}
+
+void write_rgb(const std::string& path, const cv::Mat& rgb) {
+  cv::Mat bgr;
+  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+  if (!cv::imwrite(path, bgr)) throw Error(path + ": cannot write image");
+}
+
+struct VariantRun {
+  std::vector<FrameObs> frames;
+  std::vector<cv::Mat> tiles;  // per sheet frame: the rendered crop
+};
+
+// One fresh pipeline over the driver's first setup.frames frames. The first
+// variant also fills the driver's sheet tiles (empty until then).
+VariantRun run_variant(const Setup& setup, const Variant& v, face::FaceFrontEnd& detector, std::vector<cv::Mat>& driver_tiles) {
+  ReenactOptions options = setup.options;
+  options.refine = v.refine;
+  const auto pipeline = make_reenact_pipeline(options);
+  VariantRun run;
+  cv::Mat out;
+  reenact::for_each_frame(setup.driver, [&](const cv::Mat& frame) {
+    const int i = static_cast<int>(run.frames.size());
+    out.create(frame.size(), CV_8UC3);
+    FrameReport report;
+    pipeline->process({frame.data, frame.cols, frame.rows, static_cast<int>(frame.step), 3},
+                      {out.data, out.cols, out.rows, static_cast<int>(out.step), 3}, v.route, report);
+    run.frames.push_back(observe(*pipeline, report, out, detector));
+    const auto sheet = std::find(setup.sheet_frames.begin(), setup.sheet_frames.end(), i);
+    if (sheet != setup.sheet_frames.end()) {
+      const size_t k = static_cast<size_t>(sheet - setup.sheet_frames.begin());
+      if (driver_tiles[k].empty()) driver_tiles[k] = driver_tile(frame, setup.avatar.cols, i);
+      run.tiles.push_back(run.frames.back().rendered ? pipeline->trace().rendered.clone() : grey_tile(setup.avatar.cols));
+      write_rgb(setup.out_dir + "/frames/" + v.name + "_" + std::to_string(i) + ".png", out);
+    }
+    if ((i + 1) % kProgressEvery == 0 || i + 1 == setup.frames)
+      std::fprintf(stderr, "eval-photo: variant %s: %d/%d frames\n", v.name.c_str(), i + 1, setup.frames);
+    return i + 1 < setup.frames;
+  });
+  return run;
+}
+
+struct Row {
+  std::string variant;
+  int frames = 0, no_driver_face = 0;
+  double face_found = kNaN, akd_iod = kNaN, sharpness = kNaN, mouth_corr = kNaN, eye_corr = kNaN, jitter = kNaN, gflops_share = kNaN;
+  std::string exit_shares;  // refined variants: share of rendered frames per exit, ';'-separated, exit 0 first
+};
+
+std::string exit_shares(const std::vector<FrameObs>& frames, int num_exits) {
+  std::vector<int> counts(static_cast<size_t>(num_exits), 0);
+  int rendered = 0;
+  for (const auto& f : frames) {
+    if (!f.rendered || f.exit < 0 || f.exit >= num_exits) continue;
+    ++counts[static_cast<size_t>(f.exit)];
+    ++rendered;
+  }
+  std::string out;
+  for (int c : counts) {
+    char share[16];
+    std::snprintf(share, sizeof share, "%.3f", rendered ? static_cast<double>(c) / rendered : 0.0);
+    out += (out.empty() ? "" : ";") + std::string(share);
+  }
+  return out;
+}
+
+Row summarise(const Setup& setup, const Variant& v, const std::vector<FrameObs>& frames,
+              const std::vector<std::optional<Openness>>& driver) {
+  Row r;
+  r.variant = v.name;
+  r.frames = static_cast<int>(frames.size());
+  std::vector<double> found, akd, sharp, gflops, jitter, mouth_in, mouth_out, eyes_in, eyes_out;
+  for (size_t i = 0; i < frames.size(); ++i) {
+    const auto& f = frames[i];
+    if (!f.rendered) {
+      ++r.no_driver_face;
+      continue;
+    }
+    found.push_back(f.detected ? 1 : 0);
+    if (std::isfinite(f.detail)) sharp.push_back(f.detail / setup.avatar_detail);
+    gflops.push_back(f.gflops / setup.info.backbone_gflops);
+    if (!f.detected) continue;
+    akd.push_back(mean_distance(*f.detected, f.target) / iod(f.target));
+    if (i > 0 && frames[i - 1].detected) jitter.push_back(mean_distance(*f.detected, *frames[i - 1].detected) / iod(*f.detected));
+    if (!driver[i]) continue;
+    const Openness o = openness(*f.detected);
+    mouth_in.push_back(driver[i]->mouth);
+    mouth_out.push_back(o.mouth);
+    eyes_in.push_back(driver[i]->eyes);
+    eyes_out.push_back(o.eyes);
+  }
+  r.face_found = mean(found), r.akd_iod = mean(akd), r.sharpness = mean(sharp), r.jitter = mean(jitter), r.gflops_share = mean(gflops);
+  r.mouth_corr = pearson(mouth_in, mouth_out), r.eye_corr = pearson(eyes_in, eyes_out);
+  if (v.refine) r.exit_shares = exit_shares(frames, setup.info.num_exits);
+  return r;
+}
+
+void write_csv(const std::string& path, const std::vector<Row>& rows) {
+  std::ofstream csv(path);
+  csv << "variant,frames,no_driver_face,face_found,akd_iod,sharpness,mouth_corr,eye_corr,jitter,gflops_share,exit_shares\n";
+  for (const auto& r : rows)
+    csv << r.variant << "," << r.frames << "," << r.no_driver_face << "," << r.face_found << "," << r.akd_iod << "," << r.sharpness << ","
+        << r.mouth_corr << "," << r.eye_corr << "," << r.jitter << "," << r.gflops_share << "," << r.exit_shares << "\n";
+  if (!csv) throw Error(path + ": cannot write CSV");
+}
+
+void print_table(const std::vector<Row>& rows) {
+  std::printf("%-10s %6s %14s %10s %8s %9s %10s %8s %8s %12s  %s\n", "variant", "frames", "no_driver_face", "face_found", "akd_iod",
+              "sharpness", "mouth_corr", "eye_corr", "jitter", "gflops_share", "exit_shares");
+  for (const auto& r : rows)
+    std::printf("%-10s %6d %14d %10.3f %8.4f %9.3f %10.3f %8.3f %8.4f %12.3f  %s\n", r.variant.c_str(), r.frames, r.no_driver_face,
+                r.face_found, r.akd_iod, r.sharpness, r.mouth_corr, r.eye_corr, r.jitter, r.gflops_share,
+                r.exit_shares.empty() ? "-" : r.exit_shares.c_str());
+}
+
+// Columns of equal square tiles under a band of titles, each title shrunk to fit its tile.
+void write_sheet(const std::string& path, const std::vector<std::string>& titles, const std::vector<std::vector<cv::Mat>>& columns) {
+  const int size = columns.front().front().cols, rows = static_cast<int>(columns.front().size());
+  cv::Mat sheet(kHeaderHeight + rows * size, static_cast<int>(columns.size()) * size, CV_8UC3, cv::Scalar::all(32));
+  for (size_t c = 0; c < columns.size(); ++c) {
+    const int x = static_cast<int>(c) * size;
+    int baseline = 0;
+    const double width = cv::getTextSize(titles[c], cv::FONT_HERSHEY_SIMPLEX, 1.0, 1, &baseline).width;
+    cv::putText(sheet, titles[c], {x + 2, kHeaderHeight - 7}, cv::FONT_HERSHEY_SIMPLEX, std::min(0.5, (size - 4) / width),
+                cv::Scalar::all(255), 1, cv::LINE_AA);
+    for (int r = 0; r < rows; ++r) columns[c][static_cast<size_t>(r)].copyTo(sheet(cv::Rect(x, kHeaderHeight + r * size, size, size)));
+  }
+  write_rgb(path, sheet);
+}
+
+// Rows K evenly spaced over the frames read: the centres of K equal spans.
+std::vector<int> sheet_frames(int frames, int k) {
+  k = std::min(k, frames);
+  std::vector<int> out;
+  for (int j = 0; j < k; ++j) out.push_back((2 * j + 1) * frames / (2 * k));
+  return out;
+}
+
+// The package, the photo and the driver checked and measured once, before any variant.
+Setup open_setup(const Options& args, face::FaceFrontEnd& detector) {
+  Setup s;
+  s.options.model_location = args.positional[0];
+  s.options.source_location = args.get("--photo", "");
+  s.driver = args.get("--driver", "");
+  s.out_dir = args.get("--out", "out/eval-photo");
+  const auto probe = make_reenact_pipeline(s.options);  // throws naming a bad package or a photo without a face
+  s.info = probe->info();
+  s.avatar = probe->avatar_crop().clone();
+  const auto avatar_lm = landmarks_of(detector, s.avatar);
+  if (avatar_lm) s.avatar_detail = detail(s.avatar, *avatar_lm);
+  else std::fprintf(stderr, "eval-photo: the checks' detector finds no face in the avatar crop: sharpness is nan\n");
+  return s;
+}
+
+}  // namespace
+
+int eval_photo(const Options& args) {
+  if (args.positional.size() != 1) throw InputError("eval-photo takes one package directory");
+  if (args.get("--photo", "").empty() || args.get("--driver", "").empty()) throw InputError("eval-photo needs --photo FILE and --driver VIDEO");
+  const int limit = args.integer("--frames", 300), k = args.integer("--sheet-frames", 6);
+  if (limit < 1 || k < 1) throw InputError("eval-photo needs --frames >= 1 and --sheet-frames >= 1");
+  face::FaceFrontEnd detector;
+  Setup setup = open_setup(args, detector);
+  const double threshold = args.has("--threshold") ? std::stod(args.get("--threshold", "")) : setup.info.default_threshold;
+  const auto driver = read_driver(setup.driver, limit, detector);
+  setup.frames = static_cast<int>(driver.size());
+  setup.sheet_frames = sheet_frames(setup.frames, k);
+  std::filesystem::create_directories(setup.out_dir + "/frames");
+
+  std::vector<std::string> titles{"driver", "avatar"};
+  std::vector<std::vector<cv::Mat>> columns(2);
+  columns[0].resize(setup.sheet_frames.size());
+  columns[1].assign(setup.sheet_frames.size(), setup.avatar);
+  std::vector<Row> rows;
+  for (const auto& v : variants(setup.info, threshold)) {
+    auto run = run_variant(setup, v, detector, columns[0]);
+    rows.push_back(summarise(setup, v, run.frames, driver));
+    titles.push_back(v.name);
+    columns.push_back(std::move(run.tiles));
+  }
+  std::printf("fiancee eval-photo %s --photo %s --driver %s --frames %d --out %s --threshold %g --sheet-frames %d\n",
+              setup.options.model_location.c_str(), setup.options.source_location.c_str(), setup.driver.c_str(), limit,
+              setup.out_dir.c_str(), threshold, k);
+  std::printf("%d driver frames; routed threshold %g (%s); exit_shares: exit 0 first, backbone last\n", setup.frames, threshold,
+              setup.info.metric_name.c_str());
+  print_table(rows);
+  write_csv(setup.out_dir + "/eval-photo.csv", rows);
+  write_sheet(setup.out_dir + "/contact-sheet.png", titles, columns);
+  std::fprintf(stderr, "eval-photo: wrote %s/eval-photo.csv, contact-sheet.png and frames/\n", setup.out_dir.c_str());
+  return 0;
+}
+
+}  // namespace fiancee::tools
