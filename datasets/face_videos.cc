@@ -149,7 +149,7 @@ std::vector<Pair> VideoFaces::pairs(int batch, uint64_t index) {
 
 cv::Mat VideoFaces::sample_avatar() { return identities_.front().front().crop.clone(); }
 
-void write_procedural_videos(const std::string& dir, int identities, int videos, int frames, int size, uint64_t seed) {
+void write_procedural_videos(const std::string& dir, int identities, int videos, int frames, int size, uint64_t seed, float max_yaw) {
   for (int id = 0; id < identities; ++id) {
     const auto head = headgen::sample_identity(mix_seed(seed, static_cast<uint64_t>(id)));
     const std::string folder = dir + "/id" + std::to_string(id);
@@ -163,7 +163,7 @@ void write_procedural_videos(const std::string& dir, int identities, int videos,
       for (int t = 0; t < frames; ++t) {
         const int k = t / kKeyframeEvery;
         const float a = static_cast<float>(t % kKeyframeEvery) / kKeyframeEvery;
-        const auto pose = lerp(headgen::sample_pose(keyframe(k)), headgen::sample_pose(keyframe(k + 1)), a);
+        const auto pose = lerp(headgen::sample_pose(keyframe(k), max_yaw), headgen::sample_pose(keyframe(k + 1), max_yaw), a);
         const auto expression = lerp(headgen::sample_expression(keyframe(k) + 1), headgen::sample_expression(keyframe(k + 1) + 1), a);
         cv::cvtColor(headgen::render(head, pose, expression, size), bgr, cv::COLOR_RGB2BGR);
         writer.write(bgr);

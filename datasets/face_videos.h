@@ -31,7 +31,9 @@ cv::Mat aligned_crop(const cv::Mat& rgb, const face::FaceResult& face, int size,
 // (Motion-JPEG, size x size, 25 fps), pose and expression moving smoothly
 // between random keyframes every 12 frames. Shows the layout, feeds the
 // tests, and stands in where no real face videos are at hand.
-void write_procedural_videos(const std::string& dir, int identities, int videos, int frames, int size, uint64_t seed);
+// max_yaw: keyframe head turns within +-max_yaw degrees (drivers for large-turn evaluations).
+void write_procedural_videos(const std::string& dir, int identities, int videos, int frames, int size, uint64_t seed,
+                             float max_yaw = 30.f);
 
 struct VideoFacesOptions {
   int resolution = 128;        // square crop size

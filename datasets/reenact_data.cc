@@ -76,8 +76,10 @@ GuideFrames ProceduralHeads::frames(int identity, int n, uint64_t salt) const {
 }
 
 std::vector<Pair> ProceduralHeads::pairs(int batch, uint64_t index) {
-  std::vector<Pair> out;
+  std::vector<Pair> out(static_cast<size_t>(batch));
   const int render = resolution_ * 5 / 4;
+  // Ray casting dominates a training step: samples render in parallel (each is seeded on its own).
+#pragma omp parallel for schedule(dynamic)
   for (int b = 0; b < batch; ++b) {
     const uint64_t s = mix_seed(mix_seed(seed_, index), uint64_t(b));
     const int identity = first_ + static_cast<int>(s % static_cast<uint64_t>(identities_));
@@ -98,7 +100,7 @@ std::vector<Pair> ProceduralHeads::pairs(int batch, uint64_t index) {
     cv::warpAffine(drv, p.driver, t, cv::Size(resolution_, resolution_), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
     for (int i = 0; i < face::kNumLandmarks; ++i)
       p.driver_landmarks[i] = {t(0, 0) * ld[i].x + t(0, 1) * ld[i].y + t(0, 2), t(1, 0) * ld[i].x + t(1, 1) * ld[i].y + t(1, 2)};
-    out.push_back(std::move(p));
+    out[static_cast<size_t>(b)] = std::move(p);
   }
   return out;
 }

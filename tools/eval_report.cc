@@ -127,15 +127,19 @@ ExitRows render_exits(ExitGraph& graph, const std::string& sf, const torch::Tens
   r.predicted = torch::cat({graph.predict(sf, x, key).clamp_min(0).to(torch::kCPU, torch::kDouble), torch::zeros({k, 1}, torch::kDouble)}, 1);
   std::vector<torch::Tensor> levels{x};
   for (int s = 1; s <= graph.num_stages(); ++s) levels.push_back(graph.stage(s, levels.back()));
-  r.backbone = graph.finish(graph.head(levels.back()), input);
+  const auto backbone = graph.finish(graph.head(levels.back()), input);
+  std::vector<torch::Tensor> images;
   const auto guide = db ? lookup_guide(graph, *db, x, key) : torch::Tensor();
   r.measured = torch::zeros({k, exits}, torch::kDouble);
   if (db) r.measured_no_db = torch::zeros({k, exits}, torch::kDouble);
   for (int e = 0; e < bb; ++e) {
     const auto& at = levels[graph.attach_point(e)];
-    r.measured.select(1, e).copy_(metric.distance(graph.finish(graph.branch(sf, e, at, guide), input), r.backbone));
-    if (db) r.measured_no_db.select(1, e).copy_(metric.distance(graph.finish(graph.branch(sf, e, at, torch::Tensor()), input), r.backbone));
+    images.push_back(graph.finish(graph.branch(sf, e, at, guide), input));
+    r.measured.select(1, e).copy_(metric.distance(images.back(), backbone));
+    if (db) r.measured_no_db.select(1, e).copy_(metric.distance(graph.finish(graph.branch(sf, e, at, torch::Tensor()), input), backbone));
   }
+  images.push_back(backbone);
+  r.images = torch::stack(images, 1);
   return r;
 }
 

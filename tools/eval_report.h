@@ -24,9 +24,10 @@ namespace fiancee::tools {
 
 // One batch of frames through every exit: predicted quality per exit (backbone
 // column 0), each branch measured against the backbone with the database's
-// guide and without it (no_db undefined when db is null), and the backbone images.
+// guide and without it (no_db undefined when db is null), and every exit's
+// images [N, exits, C, H, W] (backbone last).
 struct ExitRows {
-  torch::Tensor predicted, measured, measured_no_db, backbone;
+  torch::Tensor predicted, measured, measured_no_db, images;
 };
 ExitRows render_exits(ExitGraph& graph, const std::string& scale_factor, const torch::Tensor& input, const torch::Tensor& key,
                       const GuideDatabase* db, const QualityMetric& metric);
