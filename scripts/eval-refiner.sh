@@ -14,8 +14,8 @@ clip=/usr/share/doc/opencv-doc/examples/data/Megamind.avi
 photo="$(scripts/fetch-photo.sh)"
 mkdir -p "$out"/{validation,test,astronaut-megamind,sample-avatar-megamind,astronaut-turns45}
 # Thresholds are picked on the validation identities and reported on the test ones.
-$F eval "$pkg" --split validation --frames 200 --threshold-step 0.01 --max-threshold 0.15 --out "$out/validation" | tee "$out/validation/eval.txt"
-$F eval "$pkg" --split test --frames 200 --threshold-step 0.01 --max-threshold 0.15 --out "$out/test" | tee "$out/test/eval.txt"
+$F eval "$pkg" --split validation --frames 200 --threshold-step 0.005 --max-threshold 0.08 --out "$out/validation" | tee "$out/validation/eval.txt"
+$F eval "$pkg" --split test --frames 200 --threshold-step 0.005 --max-threshold 0.08 --out "$out/test" | tee "$out/test/eval.txt"
 # Real photos (held out of training) driven by the real clip.
 $F eval-photo "$pkg" --photo "$photo" --driver "$clip" --frames 270 --out "$out/astronaut-megamind" | tee "$out/astronaut-megamind/eval.txt"
 $F eval-photo "$pkg" --photo "$pkg/source.png" --driver "$clip" --frames 270 --out "$out/sample-avatar-megamind" \
