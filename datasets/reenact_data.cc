@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <random>
 
 #include <opencv2/imgproc.hpp>
@@ -36,7 +37,7 @@ void align(const cv::Mat& rgb, const face::Landmarks& landmarks, int size, cv::M
 Batch make_batch(const std::vector<Pair>& pairs, float landmark_noise, uint64_t seed) {
   std::vector<torch::Tensor> input, warped, source, driver, key;
   std::mt19937_64 rng(seed);
-  std::normal_distribution<float> noise(0.f, landmark_noise);
+  std::normal_distribution<float> noise(0.f, landmark_noise > 0 ? landmark_noise : 1.f);
   for (const auto& p : pairs) {
     const int size = p.source.cols;
     face::Landmarks target = p.driver_landmarks;
@@ -79,8 +80,10 @@ std::vector<Pair> ProceduralHeads::pairs(int batch, uint64_t index) {
   std::vector<Pair> out(static_cast<size_t>(batch));
   const int render = resolution_ * 5 / 4;
   // Ray casting dominates a training step: samples render in parallel (each is seeded on its own).
+  std::exception_ptr failed;  // an exception must not leave the parallel region
 #pragma omp parallel for schedule(dynamic)
   for (int b = 0; b < batch; ++b) {
+   try {
     const uint64_t s = mix_seed(mix_seed(seed_, index), uint64_t(b));
     const int identity = first_ + static_cast<int>(s % static_cast<uint64_t>(identities_));
     const auto head = headgen::sample_identity(mix_seed(seed_, uint64_t(identity)));
@@ -101,7 +104,12 @@ std::vector<Pair> ProceduralHeads::pairs(int batch, uint64_t index) {
     for (int i = 0; i < face::kNumLandmarks; ++i)
       p.driver_landmarks[i] = {t(0, 0) * ld[i].x + t(0, 1) * ld[i].y + t(0, 2), t(1, 0) * ld[i].x + t(1, 1) * ld[i].y + t(1, 2)};
     out[static_cast<size_t>(b)] = std::move(p);
+   } catch (...) {
+#pragma omp critical
+    if (!failed) failed = std::current_exception();
+   }
   }
+  if (failed) std::rethrow_exception(failed);
   return out;
 }
 

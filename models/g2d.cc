@@ -183,7 +183,10 @@ G2DConfig G2DConfig::from_json(const json& j, const std::string& origin) {
   c.attach_points = r.ints("attach_points", 0, static_cast<int>(c.stages.size()) - 1);
   c.guide_channels = r.integer("guide_channels", 0, kMaxChannels);
   c.key_dim = r.integer("key_dim", 0, kMaxChannels);
-  if (r.has("residual_channels")) c.residual_channels = r.integer("residual_channels", 0, std::min(3, c.input_channels));
+  // A refiner's correction is added to the input's RGB: 0 or 3.
+  if (r.has("residual_channels")) c.residual_channels = r.integer("residual_channels", 0, 3);
+  if (c.residual_channels != 0 && c.residual_channels != 3)
+    throw PackageError(origin + ": field 'architecture.residual_channels' must be 0 or 3, found " + std::to_string(c.residual_channels));
   c.predictor_grid = r.integer("predictor_grid", 1, kMaxSide);
   c.predictor_hidden = r.ints("predictor_hidden", 1, kMaxChannels);
   c.min_channels = r.integer("min_channels", 1, kMaxChannels);

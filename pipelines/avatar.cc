@@ -95,7 +95,11 @@ void Avatar::set_up(const std::string& name, const std::string& landmark_model) 
   }
   cv::warpAffine(src, crop_, t, crop_.size(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
   for (int i = 0; i < face::kNumLandmarks; ++i) landmarks_[i] = apply(photo_to_crop_, face.landmarks[i]);
-  mesh_ = warp::make_mesh(landmarks_, cs);
+  try {
+    mesh_ = warp::make_mesh(landmarks_, cs);
+  } catch (const std::exception& e) {
+    throw InputError(name + ": the face found cannot be animated: " + e.what());
+  }
 }
 
 const Avatar::View& Avatar::view(cv::Size size) {

@@ -21,7 +21,10 @@ face::Landmarks RelativeMotion::median() const {
 }
 
 face::Landmarks RelativeMotion::target(const face::FaceResult& driver, const face::Landmarks& avatar) {
-  if (driver.baseline_frames < last_baseline_frames_) recent_.clear();
+  // The front end restarted its baseline (a scene cut, a lost face): so does the median.
+  const bool restarted = driver.baseline_frames < last_baseline_frames_ ||
+                         (driver.status == face::FaceStatus::kFresh && driver.baseline_frames <= 1);
+  if (restarted) recent_.clear();
   last_baseline_frames_ = driver.baseline_frames;
   if (driver.status == face::FaceStatus::kFresh || recent_.empty()) {
     recent_.push_back(driver.landmarks);

@@ -15,7 +15,7 @@ namespace fiancee::motion {
 class RelativeMotion {
  public:
   // window: fresh driver frames in the median (the front end's baseline window).
-  explicit RelativeMotion(int window = 250) : window_(window) {}
+  explicit RelativeMotion(int window = 250) : window_(window < 1 ? 1 : window) {}
 
   // Target landmarks for the avatar (its crop pixels) for this driver frame:
   // avatar + S * (driver - driver median), S the rotation and scale of the

@@ -98,7 +98,9 @@ class Reenactor : public ReenactPipeline {
   // The driver's landmarks carried onto the avatar by the similarity of their rigid points.
   face::Landmarks absolute_target(const face::FaceResult& face) const {
     const auto& a = avatar_->landmarks();
-    const cv::Matx23f s = warp::fit_similarity({face.landmarks.begin(), face.landmarks.end()}, {a.begin(), a.end()});
+    std::vector<cv::Point2f> from, to;
+    for (int i : warp::kRigid) from.push_back(face.landmarks[i]), to.push_back(a[i]);
+    const cv::Matx23f s = warp::fit_similarity(from, to);
     face::Landmarks out;
     for (int i = 0; i < face::kNumLandmarks; ++i) {
       const cv::Point2f p = face.landmarks[i];

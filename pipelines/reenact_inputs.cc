@@ -2,6 +2,11 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
+#include <cstring>
+
+#include "core/errors.h"
+
 namespace fiancee::reenact {
 
 torch::Tensor key_from_landmarks(const face::Landmarks& landmarks, int width, int height) {
@@ -10,6 +15,8 @@ torch::Tensor key_from_landmarks(const face::Landmarks& landmarks, int width, in
 }
 
 Warped warp_avatar(const cv::Mat& avatar_crop, const warp::Mesh& mesh, const face::Landmarks& target) {
+  for (const auto& p : target)
+    if (!std::isfinite(p.x) || !std::isfinite(p.y)) throw NonFiniteError("the target landmarks of a frame are not finite");
   const cv::Mat map = warp::backward_map(mesh, warp::mesh_targets(mesh, target));
   return {warp::apply(avatar_crop, map), warp::part_masks(target, mesh.size)};
 }
@@ -21,6 +28,7 @@ torch::Tensor rgb8_to_tensor(const cv::Mat& rgb) {
 }
 
 cv::Mat tensor_to_rgb8(const torch::Tensor& image) {
+  if (image.dim() != 3 || image.size(0) != 3) throw InputError("a refined crop must be [3,H,W]");
   const auto t = ((image.detach().to(torch::kCPU, torch::kFloat) + 1.0) * 127.5).round().clamp(0, 255).to(torch::kUInt8).permute({1, 2, 0}).contiguous();
   cv::Mat out(int(t.size(0)), int(t.size(1)), CV_8UC3);
   std::memcpy(out.data, t.data_ptr<uint8_t>(), out.total() * 3);

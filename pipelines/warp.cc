@@ -14,10 +14,6 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 
-// Landmarks that move with the skull, not with the expression: upper jaw,
-// nose, eye corners. The ring follows their similarity motion.
-constexpr std::array<int, 17> kRigid = {0, 1, 15, 16, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 39, 42, 45};
-
 cv::Point2f mean_of(const face::Landmarks& l, int first, int last) {
   cv::Point2f s(0.f, 0.f);
   for (int i = first; i <= last; ++i) s += l[i];
@@ -59,6 +55,8 @@ Mesh make_mesh(const face::Landmarks& avatar, int size) {
   const cv::Point2f chin = avatar[8];
   const float h = float(cv::norm(chin - eyes));
   const float half_width = 0.5f * float(cv::norm(avatar[16] - avatar[0]));
+  for (const auto& p : avatar)
+    if (!std::isfinite(p.x) || !std::isfinite(p.y)) throw InputError("avatar landmarks are not finite");
   if (!(h > 4.f) || !(half_width > 4.f) || !std::isfinite(h))
     throw InputError("avatar face is too small or degenerate for the warp (eyes to chin " + std::to_string(h) + " px in a " +
                      std::to_string(size) + " px crop)");
@@ -86,7 +84,10 @@ Mesh make_mesh(const face::Landmarks& avatar, int size) {
   for (size_t i = 0; i < sep.size(); ++i)
     for (size_t j = 0; j < i; ++j)
       if (cv::norm(sep[i] - sep[j]) < 0.5) sep[i].y = std::min(sep[i].y + 0.75f, last);
-  cv::Subdiv2D subdiv(cv::Rect(-2, -2, size + 4, size + 4));
+  // The rectangle must hold every point: landmarks of a face near the crop's edge may lie outside it.
+  cv::Rect bounds = cv::boundingRect(sep) | cv::Rect(0, 0, size, size);
+  bounds.x -= 2, bounds.y -= 2, bounds.width += 4, bounds.height += 4;
+  cv::Subdiv2D subdiv(bounds);
   std::map<std::pair<float, float>, int> index;
   for (size_t i = 0; i < sep.size(); ++i) {
     subdiv.insert(sep[i]);

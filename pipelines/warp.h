@@ -19,6 +19,10 @@ namespace fiancee::warp {
 constexpr int kRingPoints = 20;    // head anchors on an ellipse around the face
 constexpr int kBorderPerSide = 6;  // border anchors per crop side (corners included)
 
+// Landmarks that move with the skull, not with the expression: upper jaw,
+// nose, eye corners. The ring follows their similarity motion.
+inline constexpr std::array<int, 17> kRigid = {0, 1, 15, 16, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 39, 42, 45};
+
 // Triangles over the avatar's points: landmarks, head ring, border. Built once per avatar.
 struct Mesh {
   int size = 0;                        // square crop side, pixels
@@ -27,7 +31,8 @@ struct Mesh {
   std::array<cv::Point2f, kRingPoints> ring{};  // the head ring as built (points[68..])
 };
 
-// Throws fiancee::InputError when the landmarks do not span a usable face.
+// Throws fiancee::InputError when the landmarks do not span a usable face
+// (degenerate, not finite, or no triangulation).
 Mesh make_mesh(const face::Landmarks& avatar, int size);
 
 // Where every mesh point goes when the avatar's landmarks move to `target`:

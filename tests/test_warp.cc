@@ -1,6 +1,8 @@
 // The analytic warp (pipelines/warp.h) and the motion front (pipelines/motion.h).
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <opencv2/imgproc.hpp>
 
 #include "core/errors.h"
@@ -116,6 +118,22 @@ TEST(Motion, BaselineRestartsWithTheFrontEnds) {
   const auto t = rm.target(driver, avatar);
   EXPECT_EQ(rm.count(), 1);
   EXPECT_LT(cv::norm(t[30] - avatar[30]), 1e-3);  // the new shot starts from the avatar's own face
+  // A shot of one fresh frame, then another cut: 1 -> 1 is a restart too.
+  for (auto& p : driver.landmarks) p += cv::Point2f(0.f, 25.f);
+  const auto u = rm.target(driver, avatar);
+  EXPECT_EQ(rm.count(), 1);
+  EXPECT_LT(cv::norm(u[30] - avatar[30]), 1e-3);
+}
+
+TEST(Warp, LandmarksOutsideTheCropStillMeshAndNonFiniteTargetsAreRefused) {
+  auto lm = head_landmarks();
+  for (auto& p : lm) p = (p - cv::Point2f(kSize / 2.f, kSize / 2.f)) * 1.6f + cv::Point2f(kSize / 2.f, kSize / 2.f);  // chin and jaw leave the crop
+  const auto mesh = warp::make_mesh(lm, kSize);
+  EXPECT_FALSE(mesh.triangles.empty());
+  auto bad = lm;
+  bad[8].y = std::numeric_limits<float>::quiet_NaN();
+  cv::Mat img(kSize, kSize, CV_8UC3, cv::Scalar(1, 2, 3));
+  EXPECT_THROW(reenact::warp_avatar(img, mesh, bad), NonFiniteError);
 }
 
 }  // namespace

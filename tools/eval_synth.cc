@@ -118,8 +118,11 @@ int eval_synth(const Package& pkg, const Options& args) {
     const int k = std::min(chunk, n - start);
     auto labels = scenes.labels.narrow(0, start, k);
     seen.push_back(render_exits(*c.graph, c.setup.scale_factor, inputs(pkg, labels, start, kSeenNoises), {}, c.db.get(), *c.metric));
-    if (shape(pkg).z_dim > 0)
+    seen.back().images = torch::Tensor();  // the sweep needs qualities only
+    if (shape(pkg).z_dim > 0) {
       fresh.push_back(render_exits(*c.graph, c.setup.scale_factor, inputs(pkg, labels, kNewNoiseBase + start, UINT64_MAX), {}, nullptr, *c.metric));
+      fresh.back().images = torch::Tensor();
+    }
     std::fprintf(stderr, "\reval: %d/%d scenes", start + k, n);
   }
   std::fprintf(stderr, "\n");
