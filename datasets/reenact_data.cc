@@ -15,25 +15,6 @@ namespace fiancee::reenact {
 
 uint64_t mix_seed(uint64_t a, uint64_t b) { return a * 0x9E3779B97F4A7C15ULL ^ (b + 0x632BE59BD9B4E019ULL + (a << 6) + (a >> 2)); }
 
-void align(const cv::Mat& rgb, const face::Landmarks& landmarks, int size, cv::Mat& crop, face::Landmarks& crop_landmarks,
-           cv::Matx23f* transform) {
-  const cv::Matx23f t = face::crop_transform(landmarks, size);
-  const double scale = std::hypot(t(0, 0), t(1, 0));
-  cv::Mat src = rgb;
-  cv::Matx23f m = t;
-  if (scale < 0.5) {  // warpAffine does not area-average
-    cv::resize(rgb, src, cv::Size(), 2 * scale, 2 * scale, cv::INTER_AREA);
-    for (int r = 0; r < 2; ++r)
-      for (int c = 0; c < 2; ++c) m(r, c) = float(m(r, c) / (2 * scale));
-  }
-  cv::warpAffine(src, crop, m, cv::Size(size, size), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
-  for (int i = 0; i < face::kNumLandmarks; ++i) {
-    const cv::Point2f p = landmarks[i];
-    crop_landmarks[i] = {t(0, 0) * p.x + t(0, 1) * p.y + t(0, 2), t(1, 0) * p.x + t(1, 1) * p.y + t(1, 2)};
-  }
-  if (transform) *transform = t;
-}
-
 Batch make_batch(const std::vector<Pair>& pairs, float landmark_noise, uint64_t seed) {
   std::vector<torch::Tensor> input, warped, source, driver, key;
   std::mt19937_64 rng(seed);
@@ -98,11 +79,9 @@ std::vector<Pair> ProceduralHeads::pairs(int batch, uint64_t index) {
     const cv::Mat src = headgen::render(head, source_pose, source_expr, render, &ls);
     const cv::Mat drv = headgen::render(head, driver_pose, driver_expr, render, &ld);
     Pair p;
-    cv::Matx23f t;
-    align(src, ls, resolution_, p.source, p.source_landmarks, &t);
+    const cv::Matx23f t = align_crop(src, ls, resolution_, p.source, p.source_landmarks);
     cv::warpAffine(drv, p.driver, t, cv::Size(resolution_, resolution_), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
-    for (int i = 0; i < face::kNumLandmarks; ++i)
-      p.driver_landmarks[i] = {t(0, 0) * ld[i].x + t(0, 1) * ld[i].y + t(0, 2), t(1, 0) * ld[i].x + t(1, 1) * ld[i].y + t(1, 2)};
+    for (int i = 0; i < face::kNumLandmarks; ++i) p.driver_landmarks[i] = face::transform(t, ld[i]);
     out[static_cast<size_t>(b)] = std::move(p);
    } catch (...) {
 #pragma omp critical

@@ -67,11 +67,6 @@ constexpr int kTestIdentities = 1000000, kValidationIdentities = 2000000, kHeldO
 // Seeds combined into one (order matters).
 uint64_t mix_seed(uint64_t a, uint64_t b);
 
-// The source crop of an image and its landmarks: face::crop_transform (area
-// averaged when it shrinks), landmarks moved alongside.
-void align(const cv::Mat& rgb, const face::Landmarks& landmarks, int size, cv::Mat& crop, face::Landmarks& crop_landmarks,
-           cv::Matx23f* transform = nullptr);
-
 // Deterministic by (seed, identity, index). Identities [first, first + count).
 class ProceduralHeads : public ReenactSource {
  public:

@@ -8,14 +8,11 @@
 #include <opencv2/imgproc.hpp>
 
 #include "core/errors.h"
+#include "pipelines/reenact_inputs.h"
 
 namespace fiancee {
 
 namespace {
-
-cv::Point2f apply(const cv::Matx23f& t, cv::Point2f p) {
-  return {t(0, 0) * p.x + t(0, 1) * p.y + t(0, 2), t(1, 0) * p.x + t(1, 1) * p.y + t(1, 2)};
-}
 
 cv::Matx23f compose_affine(const cv::Matx23f& outer, const cv::Matx23f& inner) {
   const cv::Matx33f a(outer(0, 0), outer(0, 1), outer(0, 2), outer(1, 0), outer(1, 1), outer(1, 2), 0, 0, 1);
@@ -82,19 +79,7 @@ void Avatar::set_up(const std::string& name, const std::string& landmark_model) 
   if (!face.has_face())
     throw InputError(name + ": no face found in the photo (" + std::to_string(photo_.cols) + "x" + std::to_string(photo_.rows) +
                      "); the avatar needs one face, roughly frontal, at least about 60 pixels between temples");
-  photo_to_crop_ = face::crop_transform(face.landmarks, cs);
-  // Shrinking a lot: area-average first so the crop does not alias.
-  const double scale = std::hypot(photo_to_crop_(0, 0), photo_to_crop_(1, 0));
-  cv::Mat src = photo_;
-  cv::Matx23f t = photo_to_crop_;
-  if (scale < 0.5) {
-    const double f = 2.0 * scale;
-    cv::resize(photo_, src, cv::Size(), f, f, cv::INTER_AREA);
-    for (int r = 0; r < 2; ++r)
-      for (int c = 0; c < 2; ++c) t(r, c) = float(t(r, c) / f);
-  }
-  cv::warpAffine(src, crop_, t, crop_.size(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
-  for (int i = 0; i < face::kNumLandmarks; ++i) landmarks_[i] = apply(photo_to_crop_, face.landmarks[i]);
+  photo_to_crop_ = reenact::align_crop(photo_, face.landmarks, cs, crop_, landmarks_);
   try {
     mesh_ = warp::make_mesh(landmarks_, cs);
   } catch (const std::exception& e) {
@@ -107,7 +92,7 @@ const Avatar::View& Avatar::view(cv::Size size) {
   const int cs = crop_.cols;
   cv::Matx23f crop_to_photo;
   cv::invertAffineTransform(photo_to_crop_, crop_to_photo);
-  const cv::Point2f centre = apply(crop_to_photo, {cs * 0.5f, cs * 0.5f});
+  const cv::Point2f centre = face::transform(crop_to_photo, {cs * 0.5f, cs * 0.5f});
   const double side = cs / std::hypot(photo_to_crop_(0, 0), photo_to_crop_(1, 0));  // the crop's side in photo pixels
   // The largest window of the output's aspect inside the photo, but not much
   // wider than the head, so the face fills the frame; centred on the face.
@@ -131,7 +116,7 @@ const Avatar::View& Avatar::view(cv::Size size) {
   v.crop_to_out = compose_affine(photo_to_out, crop_to_photo);
   std::vector<cv::Point2f> corners;
   for (const cv::Point2f c : {cv::Point2f(0, 0), cv::Point2f(float(cs), 0), cv::Point2f(0, float(cs)), cv::Point2f(float(cs), float(cs))})
-    corners.push_back(apply(v.crop_to_out, c));
+    corners.push_back(face::transform(v.crop_to_out, c));
   v.roi = cv::boundingRect(corners) & cv::Rect(0, 0, size.width, size.height);
   // Feathered square: 1 inside, a smooth fall to 0 over the crop's outer 8%
   // (the warp leaves the border where it was, so the seam is in still pixels).
@@ -143,15 +128,15 @@ const Avatar::View& Avatar::view(cv::Size size) {
       const float t = std::clamp(d / ramp, 0.f, 1.f);
       feather.at<float>(y, x) = t * t * (3.f - 2.f * t);
     }
-  cv::Matx23f shifted = v.crop_to_out;
-  shifted(0, 2) -= float(v.roi.x);
-  shifted(1, 2) -= float(v.roi.y);
-  if (!v.roi.empty()) cv::warpAffine(feather, v.mask, shifted, v.roi.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT, 0);
+  v.crop_to_roi = v.crop_to_out;
+  v.crop_to_roi(0, 2) -= float(v.roi.x);
+  v.crop_to_roi(1, 2) -= float(v.roi.y);
+  if (!v.roi.empty()) cv::warpAffine(feather, v.mask, v.crop_to_roi, v.roi.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT, 0);
   view_ = std::move(v);
   return view_;
 }
 
-cv::Point2f Avatar::to_output(cv::Point2f crop_point, cv::Size size) { return apply(view(size).crop_to_out, crop_point); }
+cv::Point2f Avatar::to_output(cv::Point2f crop_point, cv::Size size) { return face::transform(view(size).crop_to_out, crop_point); }
 
 void Avatar::compose(const cv::Mat& animated, const ImageView& out) {
   if (out.channels != 3) throw InputError("the reenactment output must be RGB (3 channels)");
@@ -159,11 +144,8 @@ void Avatar::compose(const cv::Mat& animated, const ImageView& out) {
   cv::Mat dst(out.height, out.width, CV_8UC3, out.data, size_t(out.stride));
   v.background.copyTo(dst);
   if (v.roi.empty()) return;
-  cv::Matx23f shifted = v.crop_to_out;
-  shifted(0, 2) -= float(v.roi.x);
-  shifted(1, 2) -= float(v.roi.y);
   cv::Mat anim;
-  cv::warpAffine(animated, anim, shifted, v.roi.size(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+  cv::warpAffine(animated, anim, v.crop_to_roi, v.roi.size(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
   for (int y = 0; y < v.roi.height; ++y) {
     const auto* a = anim.ptr<cv::Vec3b>(y);
     const auto* m = v.mask.ptr<float>(y);

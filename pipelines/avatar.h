@@ -50,6 +50,7 @@ class Avatar {
     cv::Mat background;   // the photo framed into the output
     cv::Matx23f crop_to_out;
     cv::Rect roi;         // where the crop lands in the output
+    cv::Matx23f crop_to_roi;  // crop_to_out shifted to the roi's origin
     cv::Mat mask;         // CV_32F over roi: 1 = animated crop, 0 = photo
   };
   const View& view(cv::Size size);

@@ -158,21 +158,19 @@ const std::array<cv::Point2f, 5>& crop_template() {
   return t;
 }
 
-cv::Matx23f crop_transform(const Landmarks& l, int crop_size) {
-  const std::array<cv::Point2f, 5> src = {mean_of(l, 36, 41), mean_of(l, 42, 47), l[30], l[48], l[54]};
-  const auto& tpl = crop_template();
+cv::Matx23f fit_similarity(const std::vector<cv::Point2d>& from, const std::vector<cv::Point2d>& to) {
+  const size_t n = std::min(from.size(), to.size());
   cv::Point2d cs(0, 0), cd(0, 0);
-  for (int i = 0; i < 5; ++i) {
-    cs += cv::Point2d(src[i]);
-    cd += cv::Point2d(tpl[i]) * double(crop_size);
+  for (size_t i = 0; i < n; ++i) {
+    cs += from[i];
+    cd += to[i];
   }
-  cs *= 0.2;
-  cd *= 0.2;
+  cs *= 1.0 / double(std::max<size_t>(n, 1));
+  cd *= 1.0 / double(std::max<size_t>(n, 1));
   // Least-squares similarity q = [a -b; b a] p + t on centred points.
   double num_a = 0, num_b = 0, den = 0;
-  for (int i = 0; i < 5; ++i) {
-    const cv::Point2d p = cv::Point2d(src[i]) - cs;
-    const cv::Point2d q = cv::Point2d(tpl[i]) * double(crop_size) - cd;
+  for (size_t i = 0; i < n; ++i) {
+    const cv::Point2d p = from[i] - cs, q = to[i] - cd;
     num_a += p.x * q.x + p.y * q.y;
     num_b += p.x * q.y - p.y * q.x;
     den += p.x * p.x + p.y * p.y;
@@ -181,6 +179,16 @@ cv::Matx23f crop_transform(const Landmarks& l, int crop_size) {
   const double a = num_a / den, b = num_b / den;
   const double tx = cd.x - (a * cs.x - b * cs.y), ty = cd.y - (b * cs.x + a * cs.y);
   return cv::Matx23f(float(a), float(-b), float(tx), float(b), float(a), float(ty));
+}
+
+cv::Matx23f crop_transform(const Landmarks& l, int crop_size) {
+  const std::array<cv::Point2f, 5> src = {mean_of(l, 36, 41), mean_of(l, 42, 47), l[30], l[48], l[54]};
+  std::vector<cv::Point2d> from, to;
+  for (int i = 0; i < 5; ++i) {
+    from.emplace_back(src[i]);
+    to.push_back(cv::Point2d(crop_template()[i]) * double(crop_size));
+  }
+  return fit_similarity(from, to);
 }
 
 const char* to_string(FaceStatus status) {

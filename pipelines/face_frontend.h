@@ -114,6 +114,12 @@ class ExpressionBaseline {
 // 42%/58% across and 67.5% down: the eyes are 0.2 crop apart, so the whole
 // head fits), least squares over those 5 points.
 cv::Matx23f crop_transform(const Landmarks& landmarks, int crop_size);
+// Similarity (2x3) moving the points `from` onto `to` in the least-squares sense.
+cv::Matx23f fit_similarity(const std::vector<cv::Point2d>& from, const std::vector<cv::Point2d>& to);
+// t applied to p.
+inline cv::Point2f transform(const cv::Matx23f& t, cv::Point2f p) {
+  return {t(0, 0) * p.x + t(0, 1) * p.y + t(0, 2), t(1, 0) * p.x + t(1, 1) * p.y + t(1, 2)};
+}
 // Canonical positions of those 5 points in a unit square (x, y in 0..1).
 const std::array<cv::Point2f, 5>& crop_template();
 

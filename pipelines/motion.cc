@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <vector>
 
-#include "pipelines/warp.h"
 
 namespace fiancee::motion {
 
@@ -31,7 +30,7 @@ face::Landmarks RelativeMotion::target(const face::FaceResult& driver, const fac
     if (static_cast<int>(recent_.size()) > window_) recent_.pop_front();
   }
   const face::Landmarks base = median();
-  const cv::Matx23f s = warp::fit_similarity({base.begin(), base.end()}, {avatar.begin(), avatar.end()});
+  const cv::Matx23f s = face::fit_similarity({base.begin(), base.end()}, {avatar.begin(), avatar.end()});
   face::Landmarks out;
   for (int i = 0; i < face::kNumLandmarks; ++i) {
     const cv::Point2f d = driver.landmarks[i] - base[i];

@@ -98,14 +98,11 @@ class Reenactor : public ReenactPipeline {
   // The driver's landmarks carried onto the avatar by the similarity of their rigid points.
   face::Landmarks absolute_target(const face::FaceResult& face) const {
     const auto& a = avatar_->landmarks();
-    std::vector<cv::Point2f> from, to;
-    for (int i : warp::kRigid) from.push_back(face.landmarks[i]), to.push_back(a[i]);
-    const cv::Matx23f s = warp::fit_similarity(from, to);
+    std::vector<cv::Point2d> from, to;
+    for (int i : warp::kRigid) from.emplace_back(face.landmarks[i]), to.emplace_back(a[i]);
+    const cv::Matx23f s = face::fit_similarity(from, to);
     face::Landmarks out;
-    for (int i = 0; i < face::kNumLandmarks; ++i) {
-      const cv::Point2f p = face.landmarks[i];
-      out[i] = {s(0, 0) * p.x + s(0, 1) * p.y + s(0, 2), s(1, 0) * p.x + s(1, 1) * p.y + s(1, 2)};
-    }
+    for (int i = 0; i < face::kNumLandmarks; ++i) out[i] = face::transform(s, face.landmarks[i]);
     return out;
   }
 

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstring>
 
+#include <opencv2/imgproc.hpp>
+
 #include "core/errors.h"
 
 namespace fiancee::reenact {
@@ -12,6 +14,23 @@ namespace fiancee::reenact {
 torch::Tensor key_from_landmarks(const face::Landmarks& landmarks, int width, int height) {
   const auto key = face::make_key(face::estimate_pose(landmarks, width, height), face::expression_features(landmarks));
   return torch::tensor(key, torch::kFloat);
+}
+
+cv::Matx23f align_crop(const cv::Mat& rgb, const face::Landmarks& landmarks, int size, cv::Mat& crop,
+                       face::Landmarks& crop_landmarks) {
+  const cv::Matx23f t = face::crop_transform(landmarks, size);
+  const double scale = std::hypot(t(0, 0), t(1, 0));
+  cv::Mat src = rgb;
+  cv::Matx23f m = t;
+  if (scale < 0.5) {  // warpAffine does not area-average
+    const double f = 2.0 * scale;
+    cv::resize(rgb, src, cv::Size(), f, f, cv::INTER_AREA);
+    for (int r = 0; r < 2; ++r)
+      for (int c = 0; c < 2; ++c) m(r, c) = float(m(r, c) / f);
+  }
+  cv::warpAffine(src, crop, m, cv::Size(size, size), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+  for (int i = 0; i < face::kNumLandmarks; ++i) crop_landmarks[i] = face::transform(t, landmarks[i]);
+  return t;
 }
 
 Warped warp_avatar(const cv::Mat& avatar_crop, const warp::Mesh& mesh, const face::Landmarks& target) {

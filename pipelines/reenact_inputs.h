@@ -16,6 +16,13 @@ namespace fiancee::reenact {
 // Head pose (3 angles / 45 degrees) + landmark expression features; the
 // predictor's key (docs/face-frontend.md).
 constexpr int kKeyDim = face::kKeyDim;
+// The avatar crop of an RGB8 image: face::crop_transform at size x size
+// (area-averaged first when it shrinks a lot), the landmarks moved alongside.
+// Returns the transform (image -> crop). The run time's avatar and the
+// training pairs are cut by this one function.
+cv::Matx23f align_crop(const cv::Mat& rgb, const face::Landmarks& landmarks, int size, cv::Mat& crop,
+                       face::Landmarks& crop_landmarks);
+
 // Warped avatar RGB + inner-mouth mask + eye mask.
 constexpr int kRefinerInputChannels = 5;
 

@@ -27,27 +27,6 @@ cv::Point2f clamp_inside(cv::Point2f p, int size) {
 
 }  // namespace
 
-cv::Matx23f fit_similarity(const std::vector<cv::Point2f>& from, const std::vector<cv::Point2f>& to) {
-  const size_t n = std::min(from.size(), to.size());
-  cv::Point2d cs(0, 0), cd(0, 0);
-  for (size_t i = 0; i < n; ++i) {
-    cs += cv::Point2d(from[i]);
-    cd += cv::Point2d(to[i]);
-  }
-  cs *= 1.0 / double(std::max<size_t>(n, 1));
-  cd *= 1.0 / double(std::max<size_t>(n, 1));
-  double num_a = 0, num_b = 0, den = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const cv::Point2d p = cv::Point2d(from[i]) - cs, q = cv::Point2d(to[i]) - cd;
-    num_a += p.x * q.x + p.y * q.y;
-    num_b += p.x * q.y - p.y * q.x;
-    den += p.x * p.x + p.y * p.y;
-  }
-  den = std::max(den, 1e-9);
-  const double a = num_a / den, b = num_b / den;
-  return cv::Matx23f(float(a), float(-b), float(cd.x - (a * cs.x - b * cs.y)), float(b), float(a), float(cd.y - (b * cs.x + a * cs.y)));
-}
-
 Mesh make_mesh(const face::Landmarks& avatar, int size) {
   Mesh m;
   m.size = size;
@@ -110,17 +89,16 @@ Mesh make_mesh(const face::Landmarks& avatar, int size) {
 }
 
 std::vector<cv::Point2f> mesh_targets(const Mesh& mesh, const face::Landmarks& target) {
-  std::vector<cv::Point2f> from, to;
+  std::vector<cv::Point2d> from, to;
   for (int i : kRigid) {
-    from.push_back(mesh.points[i]);
-    to.push_back(target[i]);
+    from.emplace_back(mesh.points[i]);
+    to.emplace_back(target[i]);
   }
-  const cv::Matx23f s = fit_similarity(from, to);
+  const cv::Matx23f s = face::fit_similarity(from, to);
   std::vector<cv::Point2f> out(mesh.points.size());
   std::copy(target.begin(), target.end(), out.begin());
   for (int i = 0; i < kRingPoints; ++i) {
-    const cv::Point2f p = mesh.ring[i];
-    out[face::kNumLandmarks + i] = clamp_inside({s(0, 0) * p.x + s(0, 1) * p.y + s(0, 2), s(1, 0) * p.x + s(1, 1) * p.y + s(1, 2)}, mesh.size);
+    out[face::kNumLandmarks + i] = clamp_inside(face::transform(s, mesh.ring[i]), mesh.size);
   }
   for (size_t i = face::kNumLandmarks + kRingPoints; i < out.size(); ++i) out[i] = mesh.points[i];
   return out;

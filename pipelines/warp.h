@@ -52,7 +52,4 @@ cv::Mat apply(const cv::Mat& avatar, const cv::Mat& map);
 // They tell the refiner where warping cannot make the right pixels.
 cv::Mat part_masks(const face::Landmarks& target, int size);
 
-// Similarity (2x3) moving the points `from` onto `to` in the least-squares sense.
-cv::Matx23f fit_similarity(const std::vector<cv::Point2f>& from, const std::vector<cv::Point2f>& to);
-
 }  // namespace fiancee::warp
