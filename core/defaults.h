@@ -9,6 +9,9 @@ namespace fiancee::defaults {
 // MS-SSIM to the backbone), and what the element and the router use until a
 // package or the application says otherwise.
 inline constexpr double kQualityThreshold = 0.1;
+// The largest threshold the element's `quality-threshold` accepts; a package's
+// default_threshold must lie in [0, kMaxQualityThreshold] too.
+inline constexpr double kMaxQualityThreshold = 1000.0;
 
 // RouteSettings::forced_exit and the element's `exit`: no forced exit, the
 // predictor picks the route per frame.

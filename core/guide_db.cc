@@ -1,6 +1,8 @@
 #include "core/guide_db.h"
 
 #include "core/errors.h"
+#include "core/file_access.h"
+#include "core/hash.h"
 #include "core/safetensors.h"
 
 #include <faiss/IndexFlat.h>
@@ -12,6 +14,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <map>
 #include <optional>
@@ -158,12 +161,16 @@ std::vector<std::string> GuideDatabase::save(const std::string& dir, const std::
     }
     written.push_back(name);
   }
+  std::ofstream sidecar(dir + "/" + sidecar_name(prefix));
+  for (const auto& name : written) sidecar << sha256_file(dir + "/" + name) << "  " << name << "\n";
+  if (!sidecar.flush()) throw PackageError(dir + "/" + sidecar_name(prefix) + ": cannot write");
   return written;
 }
 
-GuideDatabase GuideDatabase::load(const std::string& dir, const std::string& prefix) {
+GuideDatabase GuideDatabase::load(const std::string& dir, const std::string& prefix, const FileCheck& check) {
   const std::string path = dir + "/" + prefix + ".safetensors";
-  if (!std::filesystem::is_regular_file(path)) throw PackageError(path + ": guide database file is missing");
+  if (!std::filesystem::exists(path)) throw PackageError(path + ": guide database file is missing");
+  if (check) check(prefix + ".safetensors");
   safetensors::Metadata meta;
   safetensors::TensorMap t = safetensors::load(path, &meta);
 
@@ -198,7 +205,10 @@ GuideDatabase GuideDatabase::load(const std::string& dir, const std::string& pre
     const int64_t n = ck.size(0);
     if (n <= kExactLimit) continue;
     const std::string fpath = dir + "/" + faiss_name(prefix, has_labels, cls);
-    if (!std::filesystem::is_regular_file(fpath)) throw PackageError(fpath + ": FAISS index file is missing");
+    if (!std::filesystem::exists(fpath)) throw PackageError(fpath + ": FAISS index file is missing");
+    // FAISS's reader is not safe on crafted files: only hashed ones reach it (docs/package-format.md#trust).
+    if (check) check(faiss_name(prefix, has_labels, cls));
+    else RegularFile{fpath, FileKind::Package, kNoSizeCap};  // a FIFO would block the reader
     std::unique_ptr<faiss::Index> index;
     try {
       index.reset(faiss::read_index(fpath.c_str()));

@@ -7,6 +7,7 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,11 +32,17 @@ class GuideDatabase {
   GuideDatabase(GuideDatabase&&) noexcept;
   GuideDatabase& operator=(GuideDatabase&&) noexcept;
 
-  // Files: <prefix>.safetensors (keys, values, labels) and <prefix>.faiss per
-  // index when approximate. Returns the file names written (relative to dir).
+  // Files: <prefix>.safetensors (keys, values, labels), <prefix>.faiss per
+  // index when approximate, and <prefix>.sha256 listing their SHA-256 (the
+  // format of sha256sum) so a database outside a package can be checked too.
+  // Returns the database file names written (relative to dir), sidecar excluded.
   std::vector<std::string> save(const std::string& dir, const std::string& prefix) const;
+  // Called with each file's name (relative to dir) before it is read; throws to refuse it.
+  using FileCheck = std::function<void(const std::string& name)>;
   // Throws PackageError naming the file on anything missing or inconsistent.
-  static GuideDatabase load(const std::string& dir, const std::string& prefix);
+  static GuideDatabase load(const std::string& dir, const std::string& prefix, const FileCheck& check = nullptr);
+  // The <prefix>.sha256 sidecar of a database directory: file name -> SHA-256.
+  static std::string sidecar_name(const std::string& prefix) { return prefix + ".sha256"; }
 
   // queries [Q,D]; labels [Q] or undefined. Values returned on CPU.
   GuideLookup lookup(const torch::Tensor& queries, const torch::Tensor& labels = {}) const;

@@ -1,6 +1,5 @@
 #include "core/hash.h"
 
-#include <fcntl.h>
 #include <openssl/evp.h>
 #include <unistd.h>
 
@@ -10,26 +9,13 @@
 #include <vector>
 
 #include "core/errors.h"
+#include "core/file_access.h"
 
 namespace fiancee {
-namespace {
-
-[[noreturn]] void fail_errno(const std::string& path, const char* action) {
-  throw PackageError(path + ": cannot " + action + " (" + std::generic_category().message(errno) + ")");
-}
-
-struct Fd {
-  int fd;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
-}  // namespace
 
 std::string sha256_file(const std::string& path) {
-  const Fd file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (file.fd < 0) fail_errno(path, "open");
+  // A regular file only: /dev/zero or a FIFO would be hashed (or waited on) forever.
+  const RegularFile file(path, FileKind::Package, kNoSizeCap);
 
   const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
@@ -38,10 +24,10 @@ std::string sha256_file(const std::string& path) {
   // Stream in chunks so multi-gigabyte weight files never sit in memory.
   std::vector<unsigned char> buffer(1 << 20);
   for (;;) {
-    const ssize_t got = ::read(file.fd, buffer.data(), buffer.size());
+    const ssize_t got = ::read(file.fd(), buffer.data(), buffer.size());
     if (got < 0) {
       if (errno == EINTR) continue;
-      fail_errno(path, "read");
+      file.fail("cannot read (" + std::generic_category().message(errno) + ")");
     }
     if (got == 0) break;
     if (EVP_DigestUpdate(ctx.get(), buffer.data(), static_cast<size_t>(got)) != 1)

@@ -11,6 +11,9 @@ using nlohmann::json;
 
 namespace {
 
+// The deepest real manifest (branch lists in an architecture) nests 5 levels.
+constexpr int kMaxJsonDepth = 32;
+
 ImageSpec image(JsonReader r) {
   ImageSpec s;
   s.width = r.integer("width", 1, kMaxSide);
@@ -49,7 +52,12 @@ const ScaleFactorEntry& Manifest::scale_factor(const std::string& sf) const {
 Manifest Manifest::parse(const std::string& text, const std::string& origin) {
   json j;
   try {
-    j = json::parse(text);
+    // Manifests nest a few levels; a hostile one is refused at that depth, before it costs memory.
+    j = json::parse(text, [&](int depth, json::parse_event_t event, json&) {
+      if ((event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) && depth >= kMaxJsonDepth)
+        throw PackageError(origin + ": nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+      return true;
+    });
   } catch (const json::exception& e) {
     throw PackageError(origin + ": not valid JSON (" + e.what() + ")");
   }
@@ -75,6 +83,9 @@ Manifest Manifest::parse(const std::string& text, const std::string& origin) {
   m.metric = metric.string("name");
   m.metric_unit = metric.string("unit");
   m.default_threshold = metric.number("default_threshold");
+  if (m.default_threshold < 0 || m.default_threshold > defaults::kMaxQualityThreshold)
+    metric.fail_at("default_threshold", "must be in [0, " + json(defaults::kMaxQualityThreshold).dump() +
+                                            "] like the element's quality-threshold, found " + json(m.default_threshold).dump());
   metric.finish();
   m.weights = r.string("weights");
 

@@ -2,10 +2,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
 #include "core/errors.h"
+#include "core/file_access.h"
 #include "core/guide_db.h"
 #include "core/hash.h"
 
@@ -14,14 +16,6 @@ namespace fiancee {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw PackageError(path + ": cannot open (" + (fs::exists(path) ? "unreadable" : "no such file") + ")");
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // Every file the manifest points at, so none escapes hashing.
 std::set<std::string> referenced_files(const Manifest& m) {
@@ -35,6 +29,35 @@ std::set<std::string> referenced_files(const Manifest& m) {
   return files;
 }
 
+struct HashList {
+  std::string origin;                         // the file the hashes came from
+  std::map<std::string, std::string> files;  // file name -> SHA-256
+};
+
+// The SHA-256 of each file of a database directory given as database-location:
+// from its <prefix>.sha256 sidecar (written by GuideDatabase::save), else from
+// the manifest.json of the package it sits in (fiancee build-db writes one).
+HashList database_hashes(const std::string& dir, const std::string& prefix) {
+  const std::string sidecar = dir + "/" + GuideDatabase::sidecar_name(prefix);
+  const std::string manifest = dir + "/manifest.json";
+  if (fs::exists(sidecar)) {
+    std::map<std::string, std::string> hashes;
+    std::istringstream lines(read_regular_file(sidecar, FileKind::Package, kMaxJsonBytes));
+    std::string line;
+    for (int n = 1; std::getline(lines, line); ++n) {
+      const auto gap = line.find("  ");
+      if (gap != 64 || line.find_first_not_of("0123456789abcdef") < 64 || line.size() < 67)
+        throw PackageError(sidecar + ": line " + std::to_string(n) + " is not '<sha256>  <file name>'");
+      hashes[line.substr(66)] = line.substr(0, 64);
+    }
+    return {sidecar, hashes};
+  }
+  if (fs::exists(manifest))
+    return {manifest, Manifest::parse(read_regular_file(manifest, FileKind::Package, kMaxJsonBytes), manifest).files};
+  throw PackageError(dir + ": a guide database given as database-location needs its hash list, " +
+                     GuideDatabase::sidecar_name(prefix) + " or a manifest.json, and it has neither (make databases with fiancee build-db)");
+}
+
 }  // namespace
 
 Package Package::open(const std::string& dir) {
@@ -44,13 +67,15 @@ Package Package::open(const std::string& dir) {
   Package p;
   p.dir_ = fs::path(dir).lexically_normal().string();
   const std::string manifest_path = p.path("manifest.json");
-  p.manifest_ = Manifest::parse(read_text(manifest_path), manifest_path);
+  require_inside(p.dir_, manifest_path);
+  p.manifest_ = Manifest::parse(read_regular_file(manifest_path, FileKind::Package, kMaxJsonBytes), manifest_path);
   for (const auto& file : referenced_files(p.manifest_))
     if (!p.manifest_.files.count(file))
       throw PackageError(manifest_path + ": file '" + file + "' is used but has no hash in 'files'");
   for (const auto& [file, expected] : p.manifest_.files) {
     const std::string path = p.path(file);
     if (!fs::exists(path)) throw PackageError(path + ": listed in the manifest but missing from the package");
+    require_inside(p.dir_, path);
     const std::string actual = sha256_file(path);
     if (actual != expected)
       throw PackageError(path + ": SHA-256 is " + actual + " but the manifest says " + expected + " (file changed or corrupt)");
@@ -68,7 +93,26 @@ std::shared_ptr<GuideDatabase> Package::guide_database(const std::string& overri
   }
   const auto& entry = *manifest_.guide_database;
   const std::string where = override_dir.empty() ? dir_ : override_dir;
-  auto db = std::make_shared<GuideDatabase>(GuideDatabase::load(where, entry.prefix));
+  // Only hashed files reach the database readers: FAISS's is not safe on crafted input.
+  GuideDatabase::FileCheck check;
+  if (override_dir.empty()) {
+    check = [this](const std::string& name) {
+      if (!manifest_.files.count(name))
+        throw PackageError(path(name) + ": not listed in " + path("manifest.json") + "'s files, so it is not loaded");
+    };
+  } else {
+    check = [where, hashes = database_hashes(where, entry.prefix)](const std::string& name) {
+      const std::string file = where + "/" + name;
+      const auto it = hashes.files.find(name);
+      if (it == hashes.files.end()) throw PackageError(file + ": not listed in " + hashes.origin + ", so it is not loaded");
+      require_inside(where, file);
+      const std::string actual = sha256_file(file);
+      if (actual != it->second)
+        throw PackageError(file + ": SHA-256 is " + actual + " but " + hashes.origin + " says " + it->second +
+                           " (file changed or corrupt)");
+    };
+  }
+  auto db = std::make_shared<GuideDatabase>(GuideDatabase::load(where, entry.prefix, check));
   const std::string name = where + "/" + entry.prefix + ".safetensors";
   if (db->key_dim() != entry.key_dim)
     throw PackageError(name + ": keys have " + std::to_string(db->key_dim()) + " dimensions but model " + dir_ + " makes " +

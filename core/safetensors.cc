@@ -1,7 +1,6 @@
 #include "core/safetensors.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/errors.h"
+#include "core/file_access.h"
 
 // Tensor bytes are copied verbatim; the format is little-endian.
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "safetensors I/O assumes a little-endian host");
@@ -27,8 +27,12 @@ namespace {
 
 using json = nlohmann::json;
 
-// Same limit as the reference implementation: larger headers are hostile, not real.
-constexpr uint64_t kMaxHeaderBytes = 100'000'000;
+// A header lists each tensor in about 100 bytes: 16 MB is 160 000 tensors, far
+// beyond any model here, and bounds what a hostile header costs to parse.
+constexpr uint64_t kMaxHeaderBytes = 16'000'000;
+// {name: {dtype, shape: [..], data_offsets: [..]}} nests three deep; deeper is
+// refused while parsing, before a nested document can cost memory.
+constexpr int kMaxHeaderDepth = 3;
 
 struct DtypeInfo {
   const char* name;
@@ -119,7 +123,9 @@ void write_all(const std::string& path, int fd, const void* src, size_t n) {
 // would make the file ambiguous, so reject it while parsing.
 json parse_header(const std::string& path, const std::string& text) {
   std::vector<std::set<std::string>> seen;
-  auto check_duplicates = [&](int, json::parse_event_t event, json& parsed) {
+  auto check_duplicates = [&](int depth, json::parse_event_t event, json& parsed) {
+    if ((event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) && depth >= kMaxHeaderDepth)
+      fail(path, "header nests deeper than the " + std::to_string(kMaxHeaderDepth) + " levels of the format");
     if (event == json::parse_event_t::object_start) {
       seen.emplace_back();
     } else if (event == json::parse_event_t::object_end) {
@@ -229,17 +235,13 @@ Metadata parse_metadata(const std::string& path, const json& value) {
 }  // namespace
 
 TensorMap load(const std::string& path, Metadata* metadata) {
-  Fd file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (file.fd < 0) fail(path, "cannot open (" + errno_text(errno) + ")");
-  struct stat st {};
-  if (::fstat(file.fd, &st) != 0) fail(path, "cannot stat (" + errno_text(errno) + ")");
-  if (!S_ISREG(st.st_mode)) fail(path, "is not a regular file");
-  const auto file_bytes = static_cast<uint64_t>(st.st_size);
+  const RegularFile file(path, FileKind::Package, kNoSizeCap);
+  const auto file_bytes = static_cast<uint64_t>(file.size());
 
   if (file_bytes < 8)
     fail(path, "truncated file: " + std::to_string(file_bytes) + " bytes, too short for the 8-byte header length");
   unsigned char length_le[8];
-  read_exact(path, file.fd, length_le, 8, 0);
+  read_exact(path, file.fd(), length_le, 8, 0);
   uint64_t header_bytes = 0;
   for (int i = 7; i >= 0; --i) header_bytes = (header_bytes << 8) | length_le[i];
   if (header_bytes > file_bytes - 8)
@@ -250,7 +252,7 @@ TensorMap load(const std::string& path, Metadata* metadata) {
                    std::to_string(kMaxHeaderBytes) + " bytes");
 
   std::string text(header_bytes, '\0');
-  read_exact(path, file.fd, text.data(), header_bytes, 8);
+  read_exact(path, file.fd(), text.data(), header_bytes, 8);
   const json header = parse_header(path, text);
   if (!header.is_object()) fail(path, "header is not a JSON object");
 
@@ -269,7 +271,7 @@ TensorMap load(const std::string& path, Metadata* metadata) {
   TensorMap tensors;
   for (const auto& e : entries) {
     torch::Tensor t = torch::empty(e.shape, torch::TensorOptions().dtype(e.dtype->type));
-    read_exact(path, file.fd, t.data_ptr(), e.end - e.begin, data_start + e.begin);
+    read_exact(path, file.fd(), t.data_ptr(), e.end - e.begin, data_start + e.begin);
     // Any byte other than 0 or 1 in a torch bool tensor is undefined behaviour.
     if (e.dtype->type == torch::kBool) {
       const auto* bytes = static_cast<const uint8_t*>(t.data_ptr());

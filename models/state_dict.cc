@@ -38,6 +38,10 @@ void load_state(torch::nn::Module& module, const safetensors::TensorMap& tensors
     if (it == tensors.end()) throw PackageError(origin + ": tensor '" + key + "' is missing");
     if (it->second.sizes() != t.sizes())
       throw PackageError(origin + ": tensor '" + key + "' has shape " + shape_str(it->second) + " but the architecture needs " + shape_str(t));
+    // Float to float only (F16/BF16 widen exactly): integers relabelled as weights are corrupt, not convertible.
+    if (it->second.is_floating_point() != t.is_floating_point())
+      throw PackageError(origin + ": tensor '" + key + "' is " + std::string(c10::toString(it->second.scalar_type())) +
+                         " but the architecture needs a " + (t.is_floating_point() ? "floating-point" : "integer") + " tensor");
     t.copy_(it->second.to(t.dtype()));
     used.insert(key);
   });

@@ -8,6 +8,8 @@
 #include <opencv2/imgproc.hpp>
 
 #include "core/errors.h"
+#include "core/file_access.h"
+#include "pipelines/image_header.h"
 #include "pipelines/reenact_inputs.h"
 
 namespace fiancee {
@@ -24,15 +26,36 @@ cv::Matx23f compose_affine(const cv::Matx23f& outer, const cv::Matx23f& inner) {
 }  // namespace
 
 cv::Mat read_rgb8(const std::string& path, const std::string& what) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) throw NotFoundError(what + " '" + path + "': no such file");
-  if (!std::filesystem::is_regular_file(path, ec)) throw InputError(what + " '" + path + "': not a regular file");
-  cv::Mat img = cv::imread(path, cv::IMREAD_UNCHANGED);
-  if (img.empty()) throw InputError(what + " '" + path + "': not a readable image (PNG, JPEG, BMP, TIFF, WebP...)");
-  if (img.channels() != 4) img = cv::imread(path, cv::IMREAD_COLOR);  // applies EXIF orientation; grey and 16-bit to 8-bit BGR
+  const std::string name = what + " '" + path + "'";
+  const std::string bytes = read_regular_file(path, FileKind::Input, kMaxPhotoBytes, name);
+  const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
+  int reduced = 1;  // JPEG decodes at 1/reduced scale
+  try {
+    if (const auto header = probe_image_bytes(data, bytes.size())) {
+      const auto pixels = [&](int f) { return ((header->width + f - 1) / f) * ((header->height + f - 1) / f); };
+      while (pixels(reduced) > kMaxPhotoPixels && header->format == "JPEG" && reduced < 8) reduced *= 2;
+      if (pixels(reduced) > kMaxPhotoPixels)
+        throw InputError(std::to_string(header->width) + "x" + std::to_string(header->height) + " pixels is more than the " +
+                         std::to_string(kMaxPhotoPixels >> 20) + " megapixels a photo may have; scale it down first");
+    }
+  } catch (const InputError& e) {
+    throw InputError(name + ": " + e.what());
+  }
+  const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8U, const_cast<uint8_t*>(data));
+  cv::Mat img;
+  if (reduced == 1) {
+    img = cv::imdecode(buffer, cv::IMREAD_UNCHANGED);
+    if (img.empty()) throw InputError(name + ": not a readable image (PNG, JPEG, BMP, TIFF, WebP...)");
+  }
+  // The colour modes apply EXIF orientation and make grey and 16-bit 8-bit BGR.
+  if (img.channels() != 4)
+    img = cv::imdecode(buffer, reduced == 8   ? cv::IMREAD_REDUCED_COLOR_8
+                               : reduced == 4 ? cv::IMREAD_REDUCED_COLOR_4
+                               : reduced == 2 ? cv::IMREAD_REDUCED_COLOR_2
+                                              : cv::IMREAD_COLOR);
   if (img.depth() == CV_16U) img.convertTo(img, CV_8U, 1.0 / 257.0);
   if (img.depth() != CV_8U || img.empty())
-    throw InputError(what + " '" + path + "': unsupported pixel format (need 8- or 16-bit grey, RGB or RGBA)");
+    throw InputError(name + ": unsupported pixel format (need 8- or 16-bit grey, RGB or RGBA)");
   cv::Mat rgb;
   if (img.channels() == 4) {
     // Transparent pixels show mid-grey, a neutral backdrop for the refiner.

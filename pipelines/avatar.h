@@ -17,9 +17,14 @@
 
 namespace fiancee {
 
+// Photos are refused above this many pixels (JPEG: decoded at 1/2, 1/4 or
+// 1/8 scale to fit) before any full decode; 64 Mpx is 8192x8192.
+inline constexpr int64_t kMaxPhotoPixels = int64_t{1} << 26;
+
 // Reads an image file as 8-bit RGB whatever it holds: grey becomes RGB, an
 // alpha channel is flattened onto mid-grey, 16-bit is scaled to 8-bit.
-// InputError naming the file (`what` = the setting it came from) when unreadable.
+// InputError naming the file (`what` = the setting it came from) when it is
+// unreadable, not a regular file, over kMaxPhotoBytes or kMaxPhotoPixels.
 cv::Mat read_rgb8(const std::string& path, const std::string& what);
 
 class Avatar {

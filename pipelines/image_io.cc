@@ -4,7 +4,6 @@
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
-#include <filesystem>
 
 #include "core/errors.h"
 
@@ -63,16 +62,6 @@ void copy_frame(const ImageView& in, const ImageView& out) {
     wrap(in).copyTo(dst);
   else
     cv::resize(wrap(in), dst, dst.size(), 0, 0, cv::INTER_LINEAR);
-}
-
-torch::Tensor read_image(const std::string& path, const ImageSpec& spec, const std::string& what) {
-  if (path.empty()) throw InputError(what + " is not set: give the path of an image file");
-  if (!std::filesystem::exists(path)) throw InputError(what + " '" + path + "': no such file");
-  cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
-  if (bgr.empty()) throw InputError(what + " '" + path + "': not a readable image (corrupt or unsupported format)");
-  cv::Mat rgb;
-  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-  return mat_to_tensor(rgb, spec);
 }
 
 void write_image(const std::string& path, const torch::Tensor& image, const ImageSpec& spec) {

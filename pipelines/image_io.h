@@ -19,8 +19,6 @@ void tensor_to_frame(const torch::Tensor& image, const ImageSpec& spec, const Im
 // Copies in to out (sizes may differ: resized) - the pass-through path.
 void copy_frame(const ImageView& in, const ImageView& out);
 
-// Reads an RGB image file as a tensor like frame_to_tensor; InputError naming `path` when unreadable.
-torch::Tensor read_image(const std::string& path, const ImageSpec& spec, const std::string& what);
 // Writes image [3,H,W] in spec's range as PNG/JPEG by extension.
 void write_image(const std::string& path, const torch::Tensor& image, const ImageSpec& spec);
 

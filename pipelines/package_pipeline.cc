@@ -1,10 +1,43 @@
 #include "pipelines/package_pipeline.h"
 
 #include "core/device.h"
+#include "core/errors.h"
 #include "core/guide_db.h"
 #include "models/registry.h"
+#include "pipelines/reenact_inputs.h"
+#include "pipelines/synth_inputs.h"
 
 namespace fiancee {
+
+void check_pipeline_package(const Package& package) {
+  const Manifest& m = package.manifest();
+  const std::string& dir = package.dir();
+  const models::Family& family = models::family(m.family, package.path("manifest.json"));
+  const auto size = [](const ImageSpec& s) {
+    return std::to_string(s.channels) + " channels at " + std::to_string(s.width) + "x" + std::to_string(s.height);
+  };
+  if (m.pipeline == "reenact") {
+    if (!family.reenact)
+      throw PackageError(dir + ": architecture family '" + m.family + "' renders no reenactment (its input is not an image)");
+    if (m.input.channels != reenact::kRefinerInputChannels || m.output.channels != 3 || m.input.width != m.input.height ||
+        m.output.width != m.input.width || m.output.height != m.input.height)
+      throw PackageError(dir + ": not a warp-refiner package (square, " + std::to_string(reenact::kRefinerInputChannels) +
+                         " input channels: warped avatar RGB + mouth and eye masks; output the input's size with 3 channels); "
+                         "this one takes " + size(m.input) + " and gives " + size(m.output) +
+                         ". Packages made before the one-shot redesign (key-plane input) are legacy: retrain with "
+                         "scripts/train-refiner.sh");
+    return;
+  }
+  if (!family.synth())
+    throw PackageError(dir + ": synthesis runs " + models::synth_family_names() + " packages, not '" + m.family + "'");
+  const auto shape = family.synth_shape(*m.architecture, package.path("manifest.json"));
+  const auto z = shape.z_dim > 0 ? synth::noise_for_seed(0, shape.z_dim) : torch::Tensor();
+  const int64_t fed = synth::backbone_input(family, torch::zeros({1, 1, 1}, torch::kLong), z, shape.num_classes).size(1);
+  if (m.input.channels != fed || m.output.channels != 3)
+    throw PackageError(dir + ": a " + m.family + " synthesis package takes " + std::to_string(fed) + " input channels (" +
+                       std::to_string(shape.num_classes) + " classes" + (shape.z_dim ? " + noise" : "") +
+                       ") and gives 3 (RGB); this one says it takes " + size(m.input) + " and gives " + size(m.output));
+}
 
 void PackagePipeline::start_engine(Device device, const std::string& database_location) {
   device_ = resolve_device(device);

@@ -13,6 +13,12 @@
 
 namespace fiancee {
 
+// What an element checks before it loads the weights of `package`: that its
+// family runs its pipeline ("reenact" or "synth"), and the channel counts and
+// sizes that pipeline feeds and reads. PackageError naming the package.
+// `fiancee inspect` runs the same checks, so "valid" means an element starts.
+void check_pipeline_package(const Package& package);
+
 class PackagePipeline : public FramePipeline {
  public:
   const PipelineInfo& info() const override { return info_; }

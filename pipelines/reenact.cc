@@ -71,15 +71,7 @@ class Reenactor : public ReenactPipeline {
       const auto& m = package_.manifest();
       if (m.pipeline != "reenact")
         throw PackageError(o.model_location + ": is a '" + m.pipeline + "' package; fianceereenact needs a 'reenact' package");
-      if (!models::family(m.family, package_.path("manifest.json")).reenact)
-        throw PackageError(o.model_location + ": architecture family '" + m.family + "' renders no reenactment (its input is not an image)");
-      if (m.input.channels != reenact::kRefinerInputChannels || m.output.channels != 3 || m.input.width != m.input.height ||
-          m.output.width != m.input.width || m.output.height != m.input.height)
-        throw PackageError(o.model_location + ": not a warp-refiner package (square, " + std::to_string(reenact::kRefinerInputChannels) +
-                           " input channels: warped avatar RGB + mouth and eye masks; 3 output channels); this one takes " +
-                           std::to_string(m.input.channels) + " channels at " + std::to_string(m.input.width) + "x" +
-                           std::to_string(m.input.height) + ". Packages made before the one-shot redesign (key-plane input) "
-                           "are legacy: retrain with scripts/train-refiner.sh");
+      check_pipeline_package(package_);
       start_engine(o.device, o.database_location);
     }
     void process(const ImageView&, const ImageView&, const RouteSettings&, FrameReport&) override {}

@@ -1,6 +1,8 @@
 // Avatar set-up from any photo and the output framing (pipelines/avatar.h).
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -124,6 +126,40 @@ TEST(Avatar, ComposeFillsTheOutputWithTheAspectKept) {
     const cv::Point2f c = a.to_output({64.f, 64.f}, size);
     EXPECT_NEAR(c.x, size.width / 2.0, size.width * 0.1) << size;
   }
+}
+
+// A 30000x30000 PNG header: refused from the header, never decoded.
+TEST(Avatar, PixelBombIsRefusedBeforeDecoding) {
+  testing::TempDir dir;
+  std::string png("\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\x75\x30\0\0\x75\x30\x08\x02\0\0\0", 29);
+  png += std::string(4 + 64, '\0');  // CRC and a stub of data the decoder never sees
+  std::ofstream(dir.file("bomb.png"), std::ios::binary) << png;
+  const std::string msg = message_of([&] { read_rgb8(dir.file("bomb.png"), "source-location"); });
+  EXPECT_NE(msg.find("source-location '" + dir.file("bomb.png") + "'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("30000x30000 pixels is more than the 64 megapixels"), std::string::npos) << msg;
+}
+
+// A JPEG over the pixel cap is decoded at the largest reduced scale that fits.
+TEST(Avatar, HugeJpegIsDecodedReduced) {
+  testing::TempDir dir;
+  const cv::Mat big(8200, 8200, CV_8UC3, cv::Scalar(40, 90, 160));
+  ASSERT_TRUE(cv::imwrite(dir.file("big.jpg"), big));
+  const cv::Mat m = read_rgb8(dir.file("big.jpg"), "source-location");
+  EXPECT_EQ(m.size(), cv::Size(4100, 4100));
+  EXPECT_EQ(m.type(), CV_8UC3);
+}
+
+TEST(Avatar, SpecialFilesAreRefusedByName) {
+  testing::TempDir dir;
+  const std::string fifo = dir.file("photo.png");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(message_of([&] { read_rgb8(fifo, "source-location"); }),
+            "source-location '" + fifo + "': is a FIFO, not a regular file");
+  EXPECT_EQ(message_of([&] { read_rgb8("/dev/zero", "source-location"); }),
+            "source-location '/dev/zero': is a character device, not a regular file");
+  EXPECT_EQ(message_of([&] { read_rgb8(dir.path(), "source-location"); }),
+            "source-location '" + dir.path() + "': is a directory, not a regular file");
+  EXPECT_THROW(read_rgb8(dir.file("absent.png"), "source-location"), NotFoundError);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "core/guide_db.h"
 
 #include "core/errors.h"
+#include "core/hash.h"
 #include "core/safetensors.h"
 #include "tests/fixtures.h"
 
@@ -356,6 +357,38 @@ TEST(Fps, EdgeCases) {
   EXPECT_EQ(farthest_point_sample(p, 9), (std::vector<int64_t>{0, 1, 2, 3, 4}));
   EXPECT_TRUE(farthest_point_sample(p, 0).empty());
   EXPECT_THROW(farthest_point_sample(torch::randn({5}), 2), InputError);
+}
+
+TEST(GuideDb, SaveListsTheHashesOfItsFiles) {
+  TempDir dir;
+  Data data = random_data(kBigN, 4, 17);
+  const auto written = GuideDatabase(data.keys, data.values).save(dir.path(), "big");
+  std::ifstream in(dir.file(GuideDatabase::sidecar_name("big")));
+  std::string hash, name;
+  std::vector<std::string> listed;
+  while (in >> hash >> name) {
+    EXPECT_EQ(hash, fiancee::sha256_file(dir.file(name))) << name;
+    listed.push_back(name);
+  }
+  EXPECT_EQ(listed, written);
+}
+
+// Package::guide_database refuses files it has no hash for through this check,
+// before FAISS's reader (unsafe on crafted files) sees them.
+TEST(GuideDb, LoadChecksEveryFileBeforeReadingIt) {
+  TempDir dir;
+  Data data = random_data(kBigN, 4, 18);
+  GuideDatabase(data.keys, data.values).save(dir.path(), "big");
+  std::vector<std::string> asked;
+  GuideDatabase::load(dir.path(), "big", [&](const std::string& name) { asked.push_back(name); });
+  EXPECT_EQ(asked, (std::vector<std::string>{"big.safetensors", "big.faiss"}));
+  std::ofstream(dir.file("big.faiss"), std::ios::trunc) << "crafted";
+  EXPECT_THAT(package_error([&] {
+                GuideDatabase::load(dir.path(), "big", [&](const std::string& name) {
+                  if (name == "big.faiss") throw PackageError(dir.file(name) + ": not listed");
+                });
+              }),
+              HasSubstr("big.faiss: not listed"));
 }
 
 }  // namespace

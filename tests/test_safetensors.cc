@@ -1,6 +1,7 @@
 #include "core/safetensors.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -173,20 +174,38 @@ TEST(Safetensors, SaveRejectsWhatItCannotStore) {
 TEST(Safetensors, MissingFile) {
   testing::TempDir dir;
   const std::string path = dir.file("absent.safetensors");
-  EXPECT_EQ(load_error(path), path + ": cannot open (No such file or directory)");
+  EXPECT_EQ(load_error(path), path + ": no such file");
 }
 
 TEST(Safetensors, DirectoryIsNotAFile) {
   testing::TempDir dir;
-  EXPECT_EQ(load_error(dir.path()), dir.path() + ": is not a regular file");
+  EXPECT_EQ(load_error(dir.path()), dir.path() + ": is a directory, not a regular file");
+}
+
+TEST(Safetensors, SpecialFilesAreRefusedWithoutReading) {
+  testing::TempDir dir;
+  // /dev/zero would be read forever; a FIFO without a writer would block the open.
+  const std::string zero = dir.file("zero.safetensors"), fifo = dir.file("fifo.safetensors");
+  std::filesystem::create_symlink("/dev/zero", zero);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(load_error(zero), zero + ": is a character device, not a regular file");
+  EXPECT_EQ(load_error(fifo), fifo + ": is a FIFO, not a regular file");
+}
+
+TEST(Safetensors, DeeplyNestedHeaderIsRefusedAtTheFormatsDepth) {
+  testing::TempDir dir;
+  // 4 MB of nesting, stopped at the fourth level instead of parsed whole.
+  const std::string nested = "{\"a\":" + std::string(2'000'000, '[') + std::string(2'000'000, ']') + "}";
+  const std::string path = write_file(dir, file_with(nested));
+  EXPECT_EQ(load_error(path), path + ": header nests deeper than the 3 levels of the format");
 }
 
 TEST(Safetensors, HeaderOverLimit) {
   testing::TempDir dir;
-  const std::string path = write_file(dir, le64(100'000'000));
+  const std::string path = write_file(dir, le64(16'000'000));
   // Sparse, so the file is large enough for the header without using disk.
-  ASSERT_EQ(::truncate(path.c_str(), 8 + 100'000'000), 0);
-  EXPECT_EQ(load_error(path), path + ": header length 100000000 exceeds the limit of 100000000 bytes");
+  ASSERT_EQ(::truncate(path.c_str(), 8 + 16'000'000), 0);
+  EXPECT_EQ(load_error(path), path + ": header length 16000000 exceeds the limit of 16000000 bytes");
 }
 
 TEST(Safetensors, SizeMismatchMessage) {

@@ -7,6 +7,7 @@
 #include "core/guide_db.h"
 #include "core/package.h"
 #include "models/registry.h"
+#include "pipelines/package_pipeline.h"
 #include "training/reenact_package.h"
 #include "training/synth_package.h"
 #include "tools/cli.h"
@@ -44,6 +45,8 @@ int inspect(const Options& args) {
   }
   if (!m.torchscript.empty()) std::printf("torchscript  %zu stage modules\n", m.torchscript.size());
   std::printf("files        %zu, all SHA-256 hashes match\n", m.files.size());
+  fiancee::check_pipeline_package(pkg);  // what the element checks at start
+  std::printf("pipeline     the %s element's start checks pass (family, channels, sizes)\n", m.pipeline.c_str());
   fiancee::models::load_graph(pkg);  // weights against the architecture, route GFLOPs against the manifest
   std::printf("weights      match the architecture; manifest GFLOPs match the architecture\n");
   std::printf("valid\n");
