@@ -53,3 +53,11 @@ echo "ok 3 - a failing command exits 1"
 expect 0 "on cpu, 1 threads" --threads 1 bench --package "$tmp/pkg" --device cpu --runs 1 --warmup 0
 expect 0 "on cpu, 2 threads" bench --package "$tmp/pkg" --device cpu --runs 1 --warmup 0 --threads 2
 echo "ok 4 - --threads before or after the command, in force"
+
+# inspect runs the element's start checks: a package the element would refuse is not "valid".
+expect 0 "valid" inspect "$tmp/pkg"
+# A reenactment graph declared as a synthesis package.
+sed -i 's/"pipeline": "reenact"/"pipeline": "synth"/' "$tmp/pkg/manifest.json"
+grep -q '"pipeline": "synth"' "$tmp/pkg/manifest.json" || fail "could not edit the manifest"
+expect 1 "synthesis runs" inspect "$tmp/pkg"
+echo "ok 5 - inspect refuses what the element would refuse"
