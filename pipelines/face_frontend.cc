@@ -358,15 +358,21 @@ FaceResult FaceFrontEnd::Impl::detect(const FaceFrontEndOptions& options_, const
 
   const int longer = std::max(width, height);
   double scale = 1.0;
+  if (options_.detect_max_side > 0 && longer > options_.detect_max_side) scale = double(options_.detect_max_side) / longer;
+  // dlib finds faces no smaller than its window in the image it scans. A frame
+  // narrower than that (1x1000; 4x4096 once downscaled, which would even round
+  // to zero pixels) holds no face it could find: no face, not an error.
+  const double upsampled = std::pow(2.0, std::max(0, options_.detect_upsample));
+  const auto& scanner = detector.get_scanner();
+  if (cvRound(std::min(width, height) * scale) * upsampled <
+      double(std::max(scanner.get_detection_window_width(), scanner.get_detection_window_height())))
+    return result;
   cv::Mat small = gray;
-  if (options_.detect_max_side > 0 && longer > options_.detect_max_side) {
-    scale = double(options_.detect_max_side) / longer;
-    cv::resize(gray, small, cv::Size(), scale, scale, cv::INTER_AREA);
-  }
+  if (scale < 1.0) cv::resize(gray, small, cv::Size(), scale, scale, cv::INTER_AREA);
   dlib::array2d<unsigned char> img;
   dlib::assign_image(img, dlib::cv_image<unsigned char>(small));
   for (int i = 0; i < options_.detect_upsample; ++i) dlib::pyramid_up(img);
-  const double to_frame = 1.0 / (scale * std::pow(2.0, std::max(0, options_.detect_upsample)));
+  const double to_frame = 1.0 / (scale * upsampled);
   const std::vector<dlib::rectangle> faces = detector(img);
   if (faces.empty()) return result;
 

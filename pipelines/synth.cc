@@ -48,10 +48,9 @@ class SynthPipeline : public PackagePipeline {
     const auto& m = package_.manifest();
     if (m.pipeline != "synth")
       throw PackageError(package_.dir() + ": is a '" + m.pipeline + "' package; fianceesynth needs a 'synth' package");
+    check_pipeline_package(package_);
     const auto origin = package_.path("manifest.json");
     family_ = &models::family(m.family, origin);
-    if (!family_->synth())
-      throw PackageError(package_.dir() + ": synthesis runs " + models::synth_family_names() + " packages, not '" + m.family + "'");
     const auto shape = family_->synth_shape(*m.architecture, origin);
     num_classes_ = shape.num_classes;
     z_dim_ = shape.z_dim;
@@ -65,6 +64,8 @@ class SynthPipeline : public PackagePipeline {
     const auto& m = package_.manifest();
     // Class ids are categories: nearest-neighbour resizing only, never averaged.
     auto labels = torch::from_blob(in.data, {in.height, in.width}, {in.stride, 1}, torch::kUInt8).to(torch::kLong);
+    // On the frame as given: a downscale could drop the offending pixels.
+    synth::check_class_ids(labels, num_classes_);
     if (in.height != m.input.height || in.width != m.input.width)
       labels = torch::nn::functional::interpolate(labels.view({1, 1, in.height, in.width}).to(torch::kFloat),
                                                   torch::nn::functional::InterpolateFuncOptions()

@@ -35,12 +35,21 @@ torch::Tensor noise_for_seed(uint64_t seed, int z_dim) {
   return torch::tensor(z, torch::kFloat).unsqueeze(0);
 }
 
+void check_class_ids(const torch::Tensor& labels, int num_classes) {
+  const torch::Tensor bad = (labels < 0) | (labels >= num_classes);
+  if (!bad.any().item<bool>()) return;
+  // nonzero() and masked_select() both go in row-major order: the same first pixel.
+  const torch::Tensor at = bad.nonzero()[0];
+  const int64_t n = at.size(0);
+  throw InputError("label map holds class id " + std::to_string(labels.masked_select(bad)[0].item<int64_t>()) + " at x=" +
+                   std::to_string(at[n - 1].item<int64_t>()) + ", y=" + std::to_string(n >= 2 ? at[n - 2].item<int64_t>() : 0) +
+                   " but the model knows " + std::to_string(num_classes) + " classes (0.." + std::to_string(num_classes - 1) +
+                   "; docs/synthesis.md#label-maps)");
+}
+
 torch::Tensor backbone_input(const models::Family& family, const torch::Tensor& labels, const torch::Tensor& z, int num_classes) {
   if (!labels.defined() || labels.dim() != 3) throw InputError("label maps must be [N,H,W] class ids");
-  const auto lo = labels.min().item<int64_t>(), hi = labels.max().item<int64_t>();
-  if (lo < 0 || hi >= num_classes)
-    throw InputError("label map holds class id " + std::to_string(hi >= num_classes ? hi : lo) + " but the model knows " +
-                     std::to_string(num_classes) + " classes (0.." + std::to_string(num_classes - 1) + "; docs/synthesis.md#label-maps)");
+  check_class_ids(labels, num_classes);
   if (!family.synth())
     throw InputError("synthesis has no input rule for architecture family '" + family.name + "' (known: " +
                      models::synth_family_names() + ")");

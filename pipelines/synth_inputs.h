@@ -15,6 +15,10 @@ namespace fiancee::synth {
 // every machine and LibTorch version (own generator, not torch's).
 torch::Tensor noise_for_seed(uint64_t seed, int z_dim);
 
+// InputError unless every class id in labels (any shape, integer) lies in
+// [0, num_classes); it names the first offending id and its position.
+void check_class_ids(const torch::Tensor& labels, int num_classes);
+
 // labels [N,H,W] int64 and noise z [N or 1, z_dim] -> the backbone input by
 // the family's rule (OASIS: z broadcast over the map + one-hot; ASAP-Net: the
 // one-hot alone, z unused). InputError for families the synthesis pipeline

@@ -6,7 +6,7 @@
 //   GstCustomMeta *m = gst_buffer_get_custom_meta (buf, "FianceeFrameMeta");
 //   if (m) {
 //     GstStructure *s = gst_custom_meta_get_structure (m);
-//     gint exit; gst_structure_get_int (s, "exit", &exit);
+//     gint exit; gst_structure_get_int (s, "exit", &exit);  // -1: not rendered by the model
 //   }
 //
 // Field names and types are listed in docs/element.md ("Buffer metadata").

@@ -26,7 +26,6 @@ GST_DEBUG_CATEGORY_STATIC(gst_fiancee_filter_debug);
 
 namespace {
 
-constexpr double kMaxThreshold = 1000.0;
 constexpr int kMaxExit = 63;
 constexpr guint kDefaultSummaryInterval = 100;
 constexpr gboolean kDefaultQosDegrade = TRUE;
@@ -359,6 +358,13 @@ static void gst_fiancee_filter_get_property(GObject* object, guint prop_id, GVal
 
 // ---------------------------------------------------------------- start/stop
 
+// A stats-location that stops taking lines (disk full, I/O error) costs the
+// log, not the video: one warning naming the file and the OS error, then no more lines.
+static void post_log_lost(GstFianceeFilter* self, const fiancee::FrameLogError& e, const std::string& when) {
+  GST_ELEMENT_WARNING(self, RESOURCE, WRITE, ("%s; per-frame logging stopped, the video goes on.", e.what()),
+                      ("%s", when.c_str()));
+}
+
 // Errors for settings the loaded package cannot honour; false after posting one.
 static bool package_settings_valid(GstFianceeFilter* self, const Settings& s, const fiancee::PipelineInfo& info) {
   const char* model = s.model_location.c_str();
@@ -481,8 +487,15 @@ static gboolean gst_fiancee_filter_stop(GstBaseTransform* trans) {
     std::lock_guard<std::mutex> g(d.lock);
     d.loaded = false;
   }
-  try {
+  if (d.frame_log) {
+    try {
+      d.frame_log->close();  // the last buffered lines: a short run's whole log
+    } catch (const fiancee::FrameLogError& e) {
+      post_log_lost(self, e, "at stop");
+    }
     d.frame_log.reset();
+  }
+  try {
     d.pipeline.reset();
   } catch (...) {
     GST_WARNING_OBJECT(self, "exception while releasing the pipeline");
@@ -644,10 +657,11 @@ static GstFlowReturn gst_fiancee_filter_transform_frame(GstVideoFilter* filter, 
     frame_no = static_cast<guint64>(d.stats.frames());
   }
 
-  if (qos_degrade) {
+  // Running time exists only in TIME segments (appsrc's default is BYTES): no QoS decision otherwise.
+  const GstSegment& segment = GST_BASE_TRANSFORM(self)->segment;
+  if (qos_degrade && segment.format == GST_FORMAT_TIME) {
     const GstClockTime pts = GST_BUFFER_PTS(in_frame->buffer);
-    const GstClockTime running_time =
-        gst_segment_to_running_time(&GST_BASE_TRANSFORM(self)->segment, GST_FORMAT_TIME, pts);
+    const GstClockTime running_time = gst_segment_to_running_time(&segment, GST_FORMAT_TIME, pts);
     std::lock_guard<std::mutex> g(d.qos_lock);
     if (GST_CLOCK_TIME_IS_VALID(running_time) && GST_CLOCK_TIME_IS_VALID(d.earliest) && running_time <= d.earliest) {
       rs.late = true;
@@ -666,7 +680,14 @@ static GstFlowReturn gst_fiancee_filter_transform_frame(GstVideoFilter* filter, 
 
     phase = fiancee::ErrorPhase::Record;
     fiancee_frame_meta_add(out_frame->buffer, report);
-    if (d.frame_log) d.frame_log->write(frame_no, static_cast<int64_t>(GST_BUFFER_PTS(in_frame->buffer)), report);
+    if (d.frame_log) {
+      try {
+        d.frame_log->write(frame_no, static_cast<int64_t>(GST_BUFFER_PTS(in_frame->buffer)), report);
+      } catch (const fiancee::FrameLogError& e) {
+        d.frame_log.reset();
+        post_log_lost(self, e, "at frame " + std::to_string(frame_no));
+      }
+    }
 
     if (!report.warning.empty()) post_report_warning(self, d, report.warning, model, frame_no);
 
@@ -745,7 +766,7 @@ static void gst_fiancee_filter_class_init(GstFianceeFilterClass* klass) {
                           "(see the `stats` property's metric / metric-unit fields, e.g. 1 - MS-SSIM for the demo "
                           "packages, LPIPS only when the package says so). Lower = closer to the backbone; 0 = "
                           "always the backbone. Unless set, the model package's recommended threshold is used once it is loaded.",
-                          0.0, kMaxThreshold, fiancee::defaults::kQualityThreshold, playing));
+                          0.0, fiancee::defaults::kMaxQualityThreshold, fiancee::defaults::kQualityThreshold, playing));
   g_object_class_install_property(gobject_class, PROP_SCALE_FACTOR,
       g_param_spec_string("scale-factor", "Scale factor",
                           "Branch width scale factor, e.g. \"1/8\"; must be one the model package provides (listed "

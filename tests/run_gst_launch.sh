@@ -107,3 +107,30 @@ if "$GST_LAUNCH" videotestsrc num-buffers=1 ! video/x-raw,format=RGB,width=64,he
 fi
 grep -qi "not-negotiated\|could not link\|not negotiated" "$tmp/synth-rgb.txt" || fail "RGB into fianceesynth is not a negotiation error"
 echo "ok 7 - RGB input to fianceesynth is refused"
+
+# 8. A BYTES segment (filesrc here; appsrc's default format too) has no running time: frames render
+#    without QoS and without a GLib CRITICAL (fatal under the test's G_DEBUG=fatal-criticals).
+"$GST_LAUNCH" -q videotestsrc num-buffers=3 ! video/x-raw,format=RGB,width=96,height=80 ! \
+  filesink location="$tmp/frames.rgb" > /dev/null 2>&1 || fail "could not write raw test frames"
+"$GST_LAUNCH" -m filesrc location="$tmp/frames.rgb" blocksize=23040 ! \
+  video/x-raw,format=RGB,width=96,height=80,framerate=0/1 ! \
+  fianceereenact model-location="$pkg" source-location="$src" no-face=neutral summary-interval=3 ! fakesink \
+  > "$tmp/bytes.txt" 2>&1 || fail "a BYTES-segment pipeline failed"
+if grep -q "CRITICAL" "$tmp/bytes.txt"; then fail "GLib CRITICAL with a BYTES segment"; fi
+grep -q "frames=(guint64)3" "$tmp/bytes.txt" || fail "the BYTES-segment pipeline did not render 3 frames"
+echo "ok 8 - BYTES segment: no QoS, no CRITICAL"
+
+# 9. A stats-location that fails mid-stream (full disk): one warning naming the file and the OS
+#    error, every frame still comes out.
+if [ -w /dev/full ]; then
+  "$GST_LAUNCH" -m videotestsrc num-buffers=300 ! video/x-raw,format=RGB,width=96,height=80 ! \
+    fianceereenact model-location="$pkg" source-location="$src" summary-interval=300 stats-location=/dev/full ! \
+    fakesink > "$tmp/full.txt" 2>&1 || fail "stats-location=/dev/full stopped the pipeline"
+  [ "$(grep -c "^WARNING: from element .*stats-location '/dev/full'" "$tmp/full.txt" || true)" -eq 1 ] \
+    || fail "expected one warning naming /dev/full: $(grep "^WARNING" "$tmp/full.txt")"
+  grep -q "No space left on device" "$tmp/full.txt" || fail "the warning does not give the OS error"
+  grep -q "frames=(guint64)300" "$tmp/full.txt" || fail "not every frame came out with stats-location=/dev/full"
+  echo "ok 9 - stats-location=/dev/full: one warning, the video goes on"
+else
+  echo "ok 9 # SKIP no writable /dev/full"
+fi

@@ -8,8 +8,14 @@
 #include <gst/gst.h>
 #include <gst/video/video.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <cerrno>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
@@ -556,6 +562,37 @@ TEST(Element, MetadataOnEveryBuffer) {
   EXPECT_TRUE(texts(t.messages(), GST_MESSAGE_ERROR).empty());
 }
 
+// Frames without a face the detector could find (none in the test pattern;
+// frames too small, wide or tall for it) are copied with exit -1 in the meta:
+// not rendered by the model (docs/element.md). Never an error.
+TEST(Element, PassthroughFramesOfAnySizeCarryExitMinusOne) {
+  for (const auto& [w, h] : std::vector<std::pair<int, int>>{{96, 80}, {1, 1000}, {1000, 1}, {4, 4096}, {4096, 4}, {1, 1}}) {
+    GstElement* e = make_reenact();
+    g_object_set(e, "no-face", 0, NULL);  // passthrough
+    Harness t(e, w, h);
+    GstBuffer* out = t.process();
+    ASSERT_NE(out, nullptr) << w << "x" << h;
+    const GstStructure* m = meta_of(out);
+    ASSERT_NE(m, nullptr);
+    EXPECT_TRUE(meta_bool(m, "passthrough")) << w << "x" << h;
+    EXPECT_EQ(meta_int(m, "exit"), -1) << w << "x" << h;
+    EXPECT_EQ(meta_int(m, "num-exits"), num_exits_of(t.element()));
+    EXPECT_EQ(meta_double(m, "gflops"), 0.0);
+    // The pixels of Harness::push's first frame, row by row (RGB rows are padded to 4 bytes).
+    const int stride = GST_ROUND_UP_4(3 * w);
+    GstMapInfo map;
+    ASSERT_TRUE(gst_buffer_map(out, &map, GST_MAP_READ));
+    int differing = 0;
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < 3 * w; ++x) differing += map.data[y * stride + x] != static_cast<guint8>(((y * stride + x) * 7) & 0xff);
+    gst_buffer_unmap(out, &map);
+    EXPECT_EQ(differing, 0) << w << "x" << h;
+    gst_buffer_unref(out);
+    EXPECT_TRUE(texts(t.messages(), GST_MESSAGE_ERROR).empty()) << w << "x" << h;
+    EXPECT_EQ(stats_uint64(t.element(), "passthrough-frames"), 1u);
+  }
+}
+
 TEST(Element, StatsCountFrames) {
   Harness t(make_reenact());
   EXPECT_EQ(stats_uint64(t.element(), "frames"), 0u);
@@ -1098,6 +1135,90 @@ TEST(FilterBase, OddStridesArePassedThrough) {
   gst_buffer_unref(out);
 }
 
+// Criticals abort the process while this lives, as under G_DEBUG=fatal-criticals.
+class FatalCriticals {
+ public:
+  FatalCriticals() : old_(g_log_set_always_fatal(static_cast<GLogLevelFlags>(G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL))) {}
+  ~FatalCriticals() { g_log_set_always_fatal(old_); }
+
+ private:
+  GLogLevelFlags old_;
+};
+
+// appsrc's default format is BYTES: such a segment has no running time, so
+// no QoS decision (and no GLib CRITICAL from asking for one); frames render normally.
+TEST(FilterBase, BytesSegmentSkipsQosWithoutCriticals) {
+  FatalCriticals fatal;
+  Harness t(make_fake());
+  // Late up to 1.2 s, were the segment in TIME.
+  ASSERT_TRUE(gst_harness_push_upstream_event(
+      t.h(), gst_event_new_qos(GST_QOS_TYPE_UNDERFLOW, 0.9, 100 * GST_MSECOND, GST_SECOND)));
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_BYTES);
+  ASSERT_TRUE(gst_harness_push_event(t.h(), gst_event_new_segment(&segment)));
+  GstBuffer* out = t.process(GST_SECOND);
+  ASSERT_NE(out, nullptr);
+  EXPECT_FALSE(meta_bool(meta_of(out), "late"));
+  EXPECT_EQ(meta_int(meta_of(out), "exit"), 2);  // the fake's backbone
+  gst_buffer_unref(out);
+  EXPECT_TRUE(texts(t.messages(), GST_MESSAGE_ERROR).empty());
+}
+
+#define REQUIRE_DEV_FULL() \
+  if (access("/dev/full", W_OK) != 0) GTEST_SKIP() << "no writable /dev/full"
+
+// The stats-location warnings of a run (the element stopped first, so a warning at stop is in).
+std::vector<Message> log_warnings(Harness& t) {
+  EXPECT_EQ(gst_element_set_state(t.element(), GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+  EXPECT_TRUE(texts(t.messages(), GST_MESSAGE_ERROR).empty());
+  std::vector<Message> out;
+  for (const auto& m : t.messages())
+    if (m.type == GST_MESSAGE_WARNING) out.push_back({m.type, m.text, m.domain, m.code});
+  return out;
+}
+
+void expect_log_lost(const Message& warning) {
+  EXPECT_EQ(warning.domain, GST_RESOURCE_ERROR);
+  EXPECT_EQ(warning.code, GST_RESOURCE_ERROR_WRITE);
+  EXPECT_TRUE(contains(warning.text, "stats-location '/dev/full'")) << warning.text;
+  EXPECT_TRUE(contains(warning.text, std::strerror(ENOSPC))) << warning.text;
+}
+
+// A stats-location that fails mid-run costs the log, not the video: one
+// warning naming the file and the OS error, every frame still comes out.
+TEST(FilterBase, StatsLocationFailingMidRunWarnsOnceAndTheVideoGoesOn) {
+  REQUIRE_DEV_FULL();
+  GstElement* e = make_fake();
+  g_object_set(e, "stats-location", "/dev/full", NULL);
+  Harness t(e);
+  const int frames = 300;  // several 4 KiB write buffers of CSV lines
+  int out = 0;
+  for (int i = 0; i < frames; ++i) {
+    GstBuffer* buf = t.process();
+    if (!buf) break;
+    ++out;
+    gst_buffer_unref(buf);
+  }
+  EXPECT_EQ(out, frames);
+  EXPECT_EQ(texts(t.messages(), GST_MESSAGE_WARNING).size(), 1u) << "the failure should show during the run";
+  const auto warnings = log_warnings(t);
+  ASSERT_EQ(warnings.size(), 1u) << "no second warning at stop";
+  expect_log_lost(warnings[0]);
+}
+
+// A short run's lines are all still buffered at stop: losing them there is a warning too.
+TEST(FilterBase, StatsLocationFailingAtStopWarns) {
+  REQUIRE_DEV_FULL();
+  GstElement* e = make_fake();
+  g_object_set(e, "stats-location", "/dev/full", NULL);
+  Harness t(e);
+  for (int i = 0; i < 3; ++i) gst_buffer_unref(t.process());
+  EXPECT_TRUE(texts(t.messages(), GST_MESSAGE_WARNING).empty());
+  const auto warnings = log_warnings(t);
+  ASSERT_EQ(warnings.size(), 1u);
+  expect_log_lost(warnings[0]);
+}
+
 // ------------------------------------------------------------------ fianceesynth
 
 GstElement* make_synth(const std::string& backbone = "oasis") {
@@ -1219,3 +1340,93 @@ TEST(Synth, UsesThePackageThresholdUnlessSet) {
 }
 
 }  // namespace
+
+// ------------------------------------------------------------------ state cycles
+
+namespace {
+
+long rss_kb() {
+  std::ifstream in("/proc/self/status");
+  std::string key;
+  long value = 0;
+  while (in >> key) {
+    if (key == "VmRSS:") return in >> value ? value : 0;
+    in.ignore(1 << 12, '\n');
+  }
+  return 0;
+}
+
+}  // namespace
+
+// NULL -> PLAYING -> NULL over and over while another thread changes the
+// properties: no error, no crash, no deadlock, and (over long runs, see
+// scripts/soak.sh) no memory growth. FIANCEE_STATE_CYCLES sets the count.
+TEST(Element, StateCyclesWithPropertiesChangedFromAnotherThread) {
+  const char* env = std::getenv("FIANCEE_STATE_CYCLES");
+  const int cycles = env ? std::max(1, std::atoi(env)) : 20;
+  // Label maps of class 0 (videotestsrc's GRAY8 black is 16, beyond the demo's classes).
+  const std::string zeros = g_fixtures->dir.file("zeros.gray");
+  std::ofstream(zeros, std::ios::binary) << std::string(64 * 32 * 200, '\0');
+  for (const std::string element : {"fianceereenact", "fianceesynth"}) {
+    const bool reenact = element == "fianceereenact";
+    const std::string desc =
+        reenact ? "videotestsrc ! video/x-raw,format=RGB,width=48,height=48 ! fianceereenact name=f no-face=neutral model-location=" +
+                      package() + " source-location=" + source_of(package()) + " ! fakesink"
+                : "filesrc location=" + zeros + " ! rawvideoparse format=gray8 width=64 height=32 ! fianceesynth name=f "
+                  "model-location=" + g_fixtures->scenes + "/oasis ! fakesink";
+    GError* err = nullptr;
+    GstElement* pipeline = gst_parse_launch(desc.c_str(), &err);
+    ASSERT_EQ(err, nullptr) << err->message;
+    GstElement* f = gst_bin_get_by_name(GST_BIN(pipeline), "f");
+    GstBus* bus = gst_element_get_bus(pipeline);
+    long rss_warm = 0;
+    // In a scope of its own: the property thread is joined and the pipeline
+    // stopped (also when an ASSERT returns early) before the unrefs below.
+    [&] {
+      std::atomic<bool> done{false};
+      std::thread changer([&] {
+        for (int i = 0; !done; ++i) {
+          g_object_set(f, "quality-threshold", 0.01 * (i % 50), "exit", i % 3 - 1, NULL);
+          std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+      });
+      // Joined however the loop below ends (a failed ASSERT returns early).
+      const std::unique_ptr<std::thread, void (*)(std::thread*)> joiner(&changer, [](std::thread* t) { t->join(); });
+      struct Stop {
+        std::atomic<bool>& done;
+        GstElement* pipeline;
+        ~Stop() {
+          done = true;
+          gst_element_set_state(pipeline, GST_STATE_NULL);
+        }
+      } stop{done, pipeline};
+      for (int c = 0; c < cycles; ++c) {
+        ASSERT_NE(gst_element_set_state(pipeline, GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE) << element << " cycle " << c;
+        if (gst_element_get_state(pipeline, nullptr, nullptr, 30 * GST_SECOND) != GST_STATE_CHANGE_SUCCESS) {
+          std::string why;
+          auto messages = drain(bus);
+          for (const auto& m : messages) why += m.text + "; ";
+          free_messages(messages);
+          FAIL() << element << " cycle " << c << " did not reach PLAYING: " << why;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        ASSERT_EQ(gst_element_set_state(pipeline, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS) << element << " cycle " << c;
+        auto messages = drain(bus);
+        std::string errors;
+        for (const auto& m : messages)
+          if (m.type == GST_MESSAGE_ERROR) errors += m.text + "; ";
+        free_messages(messages);
+        ASSERT_EQ(errors, "") << element << " cycle " << c;
+        if (c == std::min(cycles - 1, 10)) rss_warm = rss_kb();
+      }
+    }();
+    const long rss_end = rss_kb();
+    std::cout << "[          ] " << element << ": " << cycles << " cycles, RSS " << rss_warm << " kB after 10, " << rss_end
+              << " kB at the end\n";
+    // Short runs are allocator noise; long ones (the soak's) must stay flat.
+    if (cycles >= 100) EXPECT_LT(rss_end, rss_warm * 105 / 100) << element;
+    gst_object_unref(bus);
+    gst_object_unref(f);
+    gst_object_unref(pipeline);
+  }
+}

@@ -1,21 +1,29 @@
 // The element's policies in plain C++, without GStreamer: the latency
-// estimate, warning de-duplication, exception -> error translation, and the
-// defaults the element shares with the engine.
+// estimate, warning de-duplication, exception -> error translation, the
+// stats-location CSV writer, and the defaults the element shares with the engine.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cmath>
+#include <cstring>
+#include <fstream>
 #include <new>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
 #include "core/defaults.h"
 #include "core/element_error.h"
+#include "core/frame_log.h"
 #include "core/frame_report.h"
 #include "core/latency_estimator.h"
 #include "core/manifest.h"
 #include "core/warning_limiter.h"
 #include "pipelines/frame_pipeline.h"
 #include "pipelines/reenact.h"
+#include "tests/fixtures.h"
 
 using fiancee::ElementError;
 using fiancee::ErrorCode;
@@ -237,6 +245,79 @@ TEST(ElementError, RecordFailures) {
 
   e = describe(42, ErrorPhase::Record);
   EXPECT_EQ(e.message, "Failed to record the report of frame 7 (unknown exception).");
+}
+
+// ------------------------------------------------------------------ stats-location CSV
+
+TEST(FrameLog, OneLinePerFramePassthroughIsExitMinusOne) {
+  fiancee::testing::TempDir dir;
+  const std::string path = dir.file("frames.csv");
+  fiancee::FrameLog log(path, 2);
+  FrameReport rendered = frame(3.0, 1.0);
+  rendered.exit = 0;
+  rendered.num_exits = 2;
+  rendered.scale_factor = "1/2";
+  rendered.predicted = {0.25, 0};
+  FrameReport passed;  // what a pipeline reports for a frame it copied
+  passed.num_exits = 2;
+  passed.passthrough = true;
+  log.write(0, 0, rendered);
+  log.write(1, -1, passed);
+  log.close();
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_EQ(text.str(),
+            "frame,pts_ns,exit,forced,late,fell_back,passthrough,scale_factor,gflops,backbone_gflops,ms,measured_quality,"
+            "predicted_exit0,predicted_exit1\n"
+            "0,0,0,0,0,0,0,1/2,1,4,3,,0.25,0\n"
+            "1,-1,-1,0,0,0,1,,0,0,0,,,\n");
+}
+
+TEST(FrameLog, UnopenableFileNamesItAndTheReason) {
+  try {
+    fiancee::FrameLog log("/nonexistent-dir/frames.csv", 2);
+    FAIL() << "no error for a file in a missing directory";
+  } catch (const fiancee::FrameLogError& e) {
+    EXPECT_EQ(std::string(e.what()), std::string("stats-location '/nonexistent-dir/frames.csv': cannot open for writing: ") +
+                                         std::strerror(ENOENT));
+  }
+}
+
+#define REQUIRE_DEV_FULL() \
+  if (access("/dev/full", W_OK) != 0) GTEST_SKIP() << "no writable /dev/full"
+
+// Lines are buffered: a full disk shows once the buffer is flushed, mid-run or at close.
+TEST(FrameLog, FullDiskDuringTheRunThrowsOnceNamingTheFileAndTheOsError) {
+  REQUIRE_DEV_FULL();
+  fiancee::FrameLog log("/dev/full", 4);
+  int failures = 0;
+  std::string message;
+  for (uint64_t i = 0; i < 5000; ++i) {
+    try {
+      log.write(i, static_cast<int64_t>(i), frame(1.0));
+    } catch (const fiancee::FrameLogError& e) {
+      ++failures;
+      message = e.what();
+    }
+  }
+  EXPECT_EQ(failures, 1) << "the log should report one failure, then stay quiet";
+  EXPECT_EQ(message, std::string("stats-location '/dev/full': write failed: ") + std::strerror(ENOSPC));
+  EXPECT_NO_THROW(log.close());  // already reported
+}
+
+TEST(FrameLog, FullDiskAtCloseIsReported) {
+  REQUIRE_DEV_FULL();
+  fiancee::FrameLog log("/dev/full", 4);
+  log.write(0, 0, frame(1.0));  // fits in the buffer
+  try {
+    log.close();
+    FAIL() << "the lost lines of a short run went unreported";
+  } catch (const fiancee::FrameLogError& e) {
+    EXPECT_EQ(std::string(e.what()), std::string("stats-location '/dev/full': writing the last lines failed: ") +
+                                         std::strerror(ENOSPC));
+  }
+  EXPECT_NO_THROW(log.close());
 }
 
 // ------------------------------------------------------------------ defaults

@@ -51,6 +51,23 @@ TEST(FaceFrontEnd, MissingModelErrorNamesFileAndPackage) {
   }
 }
 
+// dlib scans for faces of at least its 80-pixel window: frames narrower than
+// that, also once a very wide or tall one is downscaled to detect_max_side,
+// hold no face it could find. No face, never an error (the element passes them through).
+TEST(FaceFrontEnd, TinyWideAndTallFramesHaveNoFace) {
+  REQUIRE_MODEL();
+  FaceFrontEnd fe;
+  for (const cv::Size size : {cv::Size(1, 1000), cv::Size(1000, 1), cv::Size(4, 4096), cv::Size(4096, 4), cv::Size(1, 1),
+                              cv::Size(79, 79), cv::Size(4096, 60)}) {
+    const cv::Mat rgb(size, CV_8UC3, cv::Scalar(90, 120, 150));
+    FaceResult r;
+    ASSERT_NO_THROW(r = run(fe, rgb)) << size;
+    EXPECT_EQ(r.status, FaceStatus::kNone) << size;
+    ASSERT_NO_THROW(r = fe.detect(rgb.data, rgb.cols, rgb.rows, int(rgb.step))) << size;
+    EXPECT_FALSE(r.has_face()) << size;
+  }
+}
+
 TEST(FaceFrontEnd, RotationAnglesRoundTrip) {
   for (float yaw : {-50.f, -10.f, 0.f, 25.f})
     for (float pitch : {-30.f, 0.f, 15.f})

@@ -43,17 +43,17 @@ TEST(Hash, MissingFileNamesPath) {
     sha256_file(path);
     FAIL() << "expected PackageError";
   } catch (const PackageError& e) {
-    EXPECT_EQ(std::string(e.what()), path + ": cannot open (No such file or directory)");
+    EXPECT_EQ(std::string(e.what()), path + ": no such file");
   }
 }
 
-TEST(Hash, DirectoryIsReadError) {
+TEST(Hash, DirectoryIsNotAFile) {
   testing::TempDir dir;
   try {
     sha256_file(dir.path());
     FAIL() << "expected PackageError";
   } catch (const PackageError& e) {
-    EXPECT_EQ(std::string(e.what()), dir.path() + ": cannot read (Is a directory)");
+    EXPECT_EQ(std::string(e.what()), dir.path() + ": is a directory, not a regular file");
   }
 }
 

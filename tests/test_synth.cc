@@ -183,6 +183,24 @@ TEST(SynthPipeline, RefusesBadLabelMapsAndPackages) {
   EXPECT_THROW(fiancee::make_synth_pipeline(o), fiancee::PackageError);
 }
 
+// Resizing to the model's size drops pixels: the ids are checked on the frame as given.
+TEST(SynthPipeline, ClassIdsAreCheckedBeforeTheResize) {
+  fiancee::testing::TempDir tmp;
+  fiancee::synth::write_demo_package(tmp.file("oasis"));
+  fiancee::SynthOptions o;
+  o.model_location = tmp.file("oasis");
+  auto pipeline = fiancee::make_synth_pipeline(o);
+  std::vector<uint8_t> labels(128 * 64, 1);  // twice the model's 64x32: nearest keeps the even rows and columns
+  labels[1 * 128 + 1] = 200;
+  try {
+    render(*pipeline, labels, 128, 64, {});
+    FAIL() << "class id 200 on a pixel the downscale drops was accepted";
+  } catch (const fiancee::InputError& e) {
+    EXPECT_EQ(std::string(e.what()), "label map holds class id 200 at x=1, y=1 but the model knows 12 classes (0..11; "
+                                     "docs/synthesis.md#label-maps)");
+  }
+}
+
 TEST(SynthPipeline, ChoosesTheBackboneFromADirectoryOfPackages) {
   fiancee::testing::TempDir tmp;
   fiancee::synth::write_demo_package(tmp.file("set/oasis"));
