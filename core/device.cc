@@ -20,6 +20,14 @@ torch::Device resolve_device(Device device) {
   return cuda ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
 }
 
+bool built_with_cuda() {
+#ifdef FIANCEE_CUDA_BUILD
+  return true;
+#else
+  return false;
+#endif
+}
+
 void synchronize(const torch::Device& device) {
   if (device.is_cuda()) torch::cuda::synchronize(device.index());
 }

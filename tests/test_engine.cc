@@ -1,10 +1,12 @@
 #include <gtest/gtest.h>
 
+#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include <map>
 #include <set>
 
+#include "core/device.h"
 #include "core/engine.h"
 #include "core/errors.h"
 #include "core/exit_graph.h"
@@ -254,4 +256,20 @@ TEST(Engine, ChannelsLastRendersWhatNchwRenders) {
     EXPECT_TRUE(torch::allclose(images[0][e], images[1][e], 1e-4, 1e-4)) << "exit " << e << ": max difference "
         << (images[0][e] - images[1][e]).abs().max().item<float>();
   }
+}
+
+// A build linked against a CUDA LibTorch must run on CUDA: fails (does not
+// skip) when torch_cuda was dropped at link time or no GPU is visible.
+TEST(Engine, CudaBuildRunsOnCudaLikeOnCpu) {
+  if (!fiancee::built_with_cuda()) GTEST_SKIP() << "CPU-only build (Debian LibTorch); nothing claims CUDA";
+  ASSERT_TRUE(torch::cuda::is_available()) << "built with CUDA but torch::cuda::is_available() is false "
+                                              "(torch_cuda not linked, or no GPU visible)";
+  Fixture f;
+  const auto [input, key] = f.frames(3);
+  const auto cpu = f.engine->run(input, key, forced(0)).images;
+  Engine gpu(fiancee::models::load_graph(*f.pkg), f.pkg->manifest(), f.pkg->guide_database(),
+             fiancee::resolve_device(fiancee::Device::Cuda));
+  const auto out = gpu.run(input, key, forced(0)).images;
+  ASSERT_TRUE(out.is_cuda());
+  EXPECT_LT((out.cpu() - cpu).abs().max().item<float>(), 1e-3);
 }
