@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <stdexcept>
@@ -15,6 +16,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "core/errors.h"
+#include "core/file_access.h"
 
 namespace fiancee::face {
 
@@ -232,13 +234,20 @@ std::array<float, kExprDim> ExpressionBaseline::median() const {
 namespace {
 
 // The 68-point model is ~100 MB in memory: one copy per path, shared.
+constexpr int64_t kMaxLandmarkModelBytes = int64_t{1} << 30;
+
 std::shared_ptr<const dlib::shape_predictor> load_shape_model(const std::string& path) {
   static std::mutex mutex;
   static std::map<std::string, std::weak_ptr<const dlib::shape_predictor>> cache;
   std::lock_guard<std::mutex> lock(mutex);
   if (auto p = cache[path].lock()) return p;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  std::ifstream in;
+  if (std::filesystem::exists(path)) {
+    // A regular file only: an ifstream on a FIFO would wait for a writer forever.
+    RegularFile{path, FileKind::Input, kMaxLandmarkModelBytes, "face landmark model " + path};
+    in.open(path, std::ios::binary);
+  }
+  if (!in.is_open() || !in) {
     throw InputError("face landmark model " + path +
                      " not found or unreadable (Debian: apt-get install libdlib-data; or set the model path)");
   }

@@ -1,6 +1,7 @@
 // Face front end: dlib detection + landmarks on real images, pose/expression/
 // key layout, smoothing, the no-face policy and its errors.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cmath>
 #include <cstdio>
@@ -11,6 +12,7 @@
 
 #include "core/errors.h"
 #include "pipelines/face_frontend.h"
+#include "tests/fixtures.h"
 #include "datasets/head_generator.h"
 
 namespace fiancee {
@@ -48,6 +50,19 @@ TEST(FaceFrontEnd, MissingModelErrorNamesFileAndPackage) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find("/nonexistent/dir/shape_68.dat"), std::string::npos) << msg;
     EXPECT_NE(msg.find("libdlib-data"), std::string::npos) << msg;
+  }
+}
+
+TEST(FaceFrontEnd, ModelThatIsAFifoIsRefusedNotWaitedOn) {
+  fiancee::testing::TempDir dir;
+  FaceFrontEndOptions o;
+  o.model_path = dir.file("shape.dat");
+  ASSERT_EQ(::mkfifo(o.model_path.c_str(), 0600), 0);
+  try {
+    FaceFrontEnd fe(o);
+    FAIL() << "a FIFO was accepted as the landmark model";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()), "face landmark model " + o.model_path + ": is a FIFO, not a regular file");
   }
 }
 
