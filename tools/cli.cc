@@ -219,7 +219,8 @@ const std::vector<Command>& commands() {
         integer("--frames", "N", "300", "the driver's first N frames (fewer if it has fewer)"),
         text("--out", "DIR", "out/eval-photo", "where eval-photo.csv, contact-sheet.png and frames/ go"),
         number("--threshold", "T", "the package's", "the routed variant's quality threshold"),
-        integer("--sheet-frames", "K", "6", "evenly spaced frames shown as the contact sheet's rows")},
+        integer("--sheet-frames", "K", "6", "evenly spaced frames shown as the contact sheet's rows"),
+        text("--variants", "LIST", "all", "comma-separated variants to run, e.g. warp-only,routed (names as in the table)")},
        eval_photo},
   };
   return table;

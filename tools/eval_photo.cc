@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,6 +48,22 @@ std::vector<Variant> variants(const PipelineInfo& info, double threshold) {
   Variant routed{"routed", true, {}};
   routed.route.quality_threshold = threshold;
   out.push_back(routed);
+  return out;
+}
+
+// --variants: "all", or names from variants(); an unknown name is an error listing the valid ones.
+std::vector<Variant> chosen_variants(const PipelineInfo& info, double threshold, const std::vector<std::string>& wanted) {
+  const auto all = variants(info, threshold);
+  if (wanted == std::vector<std::string>{"all"}) return all;
+  std::vector<Variant> out;
+  std::string valid;
+  for (const auto& v : all) valid += (valid.empty() ? "" : ", ") + v.name;
+  for (const auto& name : wanted) {
+    const auto it = std::find_if(all.begin(), all.end(), [&](const Variant& v) { return v.name == name; });
+    if (it == all.end()) throw InputError("--variants: no variant '" + name + "' (this package has: all, " + valid + ")");
+    out.push_back(*it);
+  }
+  if (out.empty()) throw InputError("--variants: name at least one variant (" + valid + ")");
   return out;
 }
 
@@ -93,8 +110,10 @@ double detail(const cv::Mat& rgb, const face::Landmarks& lm) {
 }
 
 // The two openings the checks correlate: mouth, and the mean of both eyes.
+// shot: on the driver, the checker's own shot number (below).
 struct Openness {
   double mouth = 0, eyes = 0;
+  int shot = 0;
 };
 Openness openness(const face::Landmarks& lm) {
   const auto f = face::expression_features(lm);
@@ -118,6 +137,44 @@ double pearson(const std::vector<double>& x, const std::vector<double>& y) {
   return x.size() < 2 || sxx <= 0 || syy <= 0 ? kNaN : sxy / std::sqrt(sxx * syy);
 }
 
+// Pearson after subtracting each shot's mean from both series: how well the
+// output follows the driver's changes within a shot, whatever offset each shot
+// has. Relative transfer maps each shot's typical driver face onto the
+// avatar's own, so a driver's mouth that is shut in one shot and ajar in the
+// next is the avatar's photo mouth in both: the pooled correlation counts that
+// as an error, this one does not. Shots shorter than kMinShotFrames are left out.
+constexpr size_t kMinShotFrames = 10;
+double shot_centred_pearson(const std::vector<double>& x, const std::vector<double>& y, const std::vector<int>& shot) {
+  std::map<int, std::vector<size_t>> members;
+  for (size_t i = 0; i < shot.size(); ++i) members[shot[i]].push_back(i);
+  std::vector<double> cx, cy;
+  for (const auto& [id, idx] : members) {
+    if (idx.size() < kMinShotFrames) continue;
+    double mx = 0, my = 0;
+    for (size_t i : idx) mx += x[i], my += y[i];
+    mx /= double(idx.size()), my /= double(idx.size());
+    for (size_t i : idx) cx.push_back(x[i] - mx), cy.push_back(y[i] - my);
+  }
+  return pearson(cx, cy);
+}
+
+// Driver and output openings of the frames where both faces are found.
+struct Openings {
+  std::vector<double> mouth_in, mouth_out, eyes_in, eyes_out;
+  std::vector<int> shot;
+  void add(const Openness& driver, const Openness& out) {
+    mouth_in.push_back(driver.mouth), mouth_out.push_back(out.mouth);
+    eyes_in.push_back(driver.eyes), eyes_out.push_back(out.eyes);
+    shot.push_back(driver.shot);
+  }
+  template <class Row>
+  void correlate(Row& r) const {
+    r.mouth_corr = pearson(mouth_in, mouth_out), r.eye_corr = pearson(eyes_in, eyes_out);
+    r.mouth_corr_shot = shot_centred_pearson(mouth_in, mouth_out, shot);
+    r.eye_corr_shot = shot_centred_pearson(eyes_in, eyes_out, shot);
+  }
+};
+
 // What the pipeline and the variants share, fixed before any variant runs.
 struct Setup {
   ReenactOptions options;
@@ -129,12 +186,29 @@ struct Setup {
   double avatar_detail = kNaN;      // detail() of the avatar crop inside its own landmarks
 };
 
-// The independent detector on the driver: its openings per frame (none where no face).
+// The independent detector on the driver: its openings per frame (none where
+// no face). A new shot starts after a frame without a face, or where the eyes'
+// midpoint jumps by more than half an IOD or the IOD changes by more than 25%
+// from one frame to the next (a cut, or another face found).
 std::vector<std::optional<Openness>> read_driver(const std::string& driver, int limit, face::FaceFrontEnd& detector) {
   std::vector<std::optional<Openness>> out;
+  std::optional<face::Landmarks> last;
+  int shot = 0;
   reenact::for_each_frame(driver, [&](const cv::Mat& frame) {
     const auto lm = landmarks_of(detector, frame);
-    out.push_back(lm ? std::optional<Openness>(openness(*lm)) : std::nullopt);
+    if (lm) {
+      const cv::Point2f mid = (centre(*lm, 36) + centre(*lm, 42)) * 0.5f;
+      const bool cut = !last || cv::norm(mid - (centre(*last, 36) + centre(*last, 42)) * 0.5f) > 0.5 * iod(*last) ||
+                       std::abs(iod(*lm) / iod(*last) - 1.0) > 0.25;
+      if (cut && last) ++shot;
+      Openness o = openness(*lm);
+      o.shot = shot;
+      out.push_back(o);
+    } else {
+      if (last) ++shot;
+      out.push_back(std::nullopt);
+    }
+    last = lm;
     return static_cast<int>(out.size()) < limit;
   });
   if (out.empty()) throw InputError(driver + ": no readable frames in this driver video or folder");
@@ -212,6 +286,7 @@ struct Row {
   std::string variant;
   int frames = 0, no_driver_face = 0;
   double face_found = kNaN, akd_iod = kNaN, sharpness = kNaN, mouth_corr = kNaN, eye_corr = kNaN, jitter = kNaN, gflops_share = kNaN;
+  double mouth_corr_shot = kNaN, eye_corr_shot = kNaN;  // shot_centred_pearson
   std::string exit_shares;  // refined variants: share of rendered frames per exit, ';'-separated, exit 0 first
 };
 
@@ -237,7 +312,8 @@ Row summarise(const Setup& setup, const Variant& v, const std::vector<FrameObs>&
   Row r;
   r.variant = v.name;
   r.frames = static_cast<int>(frames.size());
-  std::vector<double> found, akd, sharp, gflops, jitter, mouth_in, mouth_out, eyes_in, eyes_out;
+  std::vector<double> found, akd, sharp, gflops, jitter;
+  Openings openings;
   for (size_t i = 0; i < frames.size(); ++i) {
     const auto& f = frames[i];
     if (!f.rendered) {
@@ -250,35 +326,57 @@ Row summarise(const Setup& setup, const Variant& v, const std::vector<FrameObs>&
     if (!f.detected) continue;
     akd.push_back(mean_distance(*f.detected, f.target) / iod(f.target));
     if (i > 0 && frames[i - 1].detected) jitter.push_back(mean_distance(*f.detected, *frames[i - 1].detected) / iod(*f.detected));
-    if (!driver[i]) continue;
-    const Openness o = openness(*f.detected);
-    mouth_in.push_back(driver[i]->mouth);
-    mouth_out.push_back(o.mouth);
-    eyes_in.push_back(driver[i]->eyes);
-    eyes_out.push_back(o.eyes);
+    if (driver[i]) openings.add(*driver[i], openness(*f.detected));
   }
   r.face_found = mean(found), r.akd_iod = mean(akd), r.sharpness = mean(sharp), r.jitter = mean(jitter), r.gflops_share = mean(gflops);
-  r.mouth_corr = pearson(mouth_in, mouth_out), r.eye_corr = pearson(eyes_in, eyes_out);
+  openings.correlate(r);
   if (v.refine) r.exit_shares = exit_shares(frames, setup.info.num_exits);
+  return r;
+}
+
+// What the motion front asks for: the driver's openings against those of the
+// target landmarks (the same for every variant). Its correlations are the
+// ceiling of a renderer that drew the target exactly.
+Row motion_row(const std::vector<FrameObs>& frames, const std::vector<std::optional<Openness>>& driver, const std::string& csv_path) {
+  std::ofstream csv(csv_path);
+  csv << "frame,driver_shot,driver_mouth,target_mouth,driver_eyes,target_eyes\n";
+  Row r;
+  r.variant = "target";
+  r.frames = static_cast<int>(frames.size());
+  Openings openings;
+  for (size_t i = 0; i < frames.size(); ++i) {
+    if (!frames[i].rendered) {
+      ++r.no_driver_face;
+      continue;
+    }
+    if (!driver[i]) continue;
+    const Openness o = openness(frames[i].target);
+    csv << i << "," << driver[i]->shot << "," << driver[i]->mouth << "," << o.mouth << "," << driver[i]->eyes << "," << o.eyes << "\n";
+    openings.add(*driver[i], o);
+  }
+  openings.correlate(r);
+  if (!csv) throw Error(csv_path + ": cannot write CSV");
   return r;
 }
 
 void write_csv(const std::string& path, const std::vector<Row>& rows) {
   std::ofstream csv(path);
-  csv << "variant,frames,no_driver_face,face_found,akd_iod,sharpness,mouth_corr,eye_corr,jitter,gflops_share,exit_shares\n";
+  csv << "variant,frames,no_driver_face,face_found,akd_iod,sharpness,mouth_corr,eye_corr,mouth_corr_shot,eye_corr_shot,jitter,gflops_share,"
+         "exit_shares\n";
   for (const auto& r : rows)
     csv << r.variant << "," << r.frames << "," << r.no_driver_face << "," << r.face_found << "," << r.akd_iod << "," << r.sharpness << ","
-        << r.mouth_corr << "," << r.eye_corr << "," << r.jitter << "," << r.gflops_share << "," << r.exit_shares << "\n";
+        << r.mouth_corr << "," << r.eye_corr << "," << r.mouth_corr_shot << "," << r.eye_corr_shot << "," << r.jitter << ","
+        << r.gflops_share << "," << r.exit_shares << "\n";
   if (!csv) throw Error(path + ": cannot write CSV");
 }
 
 void print_table(const std::vector<Row>& rows) {
-  std::printf("%-10s %6s %14s %10s %8s %9s %10s %8s %8s %12s  %s\n", "variant", "frames", "no_driver_face", "face_found", "akd_iod",
-              "sharpness", "mouth_corr", "eye_corr", "jitter", "gflops_share", "exit_shares");
+  std::printf("%-10s %6s %14s %10s %8s %9s %10s %8s %10s %8s %8s %12s  %s\n", "variant", "frames", "no_driver_face", "face_found",
+              "akd_iod", "sharpness", "mouth_corr", "eye_corr", "mouth_shot", "eye_shot", "jitter", "gflops_share", "exit_shares");
   for (const auto& r : rows)
-    std::printf("%-10s %6d %14d %10.3f %8.4f %9.3f %10.3f %8.3f %8.4f %12.3f  %s\n", r.variant.c_str(), r.frames, r.no_driver_face,
-                r.face_found, r.akd_iod, r.sharpness, r.mouth_corr, r.eye_corr, r.jitter, r.gflops_share,
-                r.exit_shares.empty() ? "-" : r.exit_shares.c_str());
+    std::printf("%-10s %6d %14d %10.3f %8.4f %9.3f %10.3f %8.3f %10.3f %8.3f %8.4f %12.3f  %s\n", r.variant.c_str(), r.frames,
+                r.no_driver_face, r.face_found, r.akd_iod, r.sharpness, r.mouth_corr, r.eye_corr, r.mouth_corr_shot, r.eye_corr_shot,
+                r.jitter, r.gflops_share, r.exit_shares.empty() ? "-" : r.exit_shares.c_str());
 }
 
 // Columns of equal square tiles under a band of titles, each title shrunk to fit its tile.
@@ -340,8 +438,9 @@ int eval_photo(const Options& args) {
   columns[0].resize(setup.sheet_frames.size());
   columns[1].assign(setup.sheet_frames.size(), setup.avatar);
   std::vector<Row> rows;
-  for (const auto& v : variants(setup.info, threshold)) {
+  for (const auto& v : chosen_variants(setup.info, threshold, args.list("--variants", "all"))) {
     auto run = run_variant(setup, v, detector, columns[0]);
+    if (rows.empty()) rows.push_back(motion_row(run.frames, driver, setup.out_dir + "/motion.csv"));
     rows.push_back(summarise(setup, v, run.frames, driver));
     titles.push_back(v.name);
     columns.push_back(std::move(run.tiles));
