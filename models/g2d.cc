@@ -187,6 +187,12 @@ G2DConfig G2DConfig::from_json(const json& j, const std::string& origin) {
   if (r.has("residual_channels")) c.residual_channels = r.integer("residual_channels", 0, 3);
   if (c.residual_channels != 0 && c.residual_channels != 3)
     throw PackageError(origin + ": field 'architecture.residual_channels' must be 0 or 3, found " + std::to_string(c.residual_channels));
+  if (r.has("residual_scale")) {
+    c.residual_scale = r.number("residual_scale");
+    if (c.residual_channels == 0 || !(c.residual_scale > 0.0 && c.residual_scale <= 4.0))
+      throw PackageError(origin + ": field 'architecture.residual_scale' must lie in (0, 4] and needs residual_channels 3, found " +
+                         std::to_string(c.residual_scale));
+  }
   c.predictor_grid = r.integer("predictor_grid", 1, kMaxSide);
   c.predictor_hidden = r.ints("predictor_hidden", 1, kMaxChannels);
   c.min_channels = r.integer("min_channels", 1, kMaxChannels);
@@ -215,6 +221,7 @@ json G2DConfig::to_json() const {
   j["guide_channels"] = guide_channels;
   j["key_dim"] = key_dim;
   if (residual_channels > 0) j["residual_channels"] = residual_channels;
+  if (residual_scale != 1.0) j["residual_scale"] = residual_scale;
   j["predictor_grid"] = predictor_grid;
   j["predictor_hidden"] = predictor_hidden;
   j["min_channels"] = min_channels;
@@ -262,7 +269,8 @@ torch::Tensor G2DGraph::branch(const std::string& sf, int b, const torch::Tensor
 
 torch::Tensor G2DGraph::finish(const torch::Tensor& output, const torch::Tensor& input) {
   if (config_.residual_channels == 0) return output;
-  return (output + input.slice(1, 0, config_.residual_channels)).clamp(-1.0, 1.0);
+  const auto correction = config_.residual_scale == 1.0 ? output : output * config_.residual_scale;
+  return (correction + input.slice(1, 0, config_.residual_channels)).clamp(-1.0, 1.0);
 }
 
 torch::Tensor G2DGraph::predict(const std::string& sf, const torch::Tensor& features, const torch::Tensor& key) {

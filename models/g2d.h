@@ -40,6 +40,10 @@ struct G2DConfig {
   // first residual_channels input channels (the warped avatar), so an exit
   // starts from the warp and keeps its texture.
   int residual_channels = 0;
+  // A refiner's correction is residual_scale x the head's tanh: 2 lets it turn
+  // lips into a dark mouth interior or an iris into an eyelid (a change of more
+  // than half the [-1,1] range); 1 in packages made before the field existed.
+  double residual_scale = 1.0;
   int predictor_grid = 4;            // front features pooled to grid x grid before the MLP
   std::vector<int> predictor_hidden;
   int min_channels = 24;

@@ -55,8 +55,7 @@ class Reenactor : public ReenactPipeline {
     } else {
       trace_.rendered = warped.image;
       report = FrameReport();
-      report.num_exits = info().num_exits;
-      report.exit = info().num_exits - 1;
+      report.num_exits = info().num_exits;  // exit -1: no network ran
     }
     avatar_->compose(trace_.rendered, out);
     const cv::Size out_size(out.width, out.height);

@@ -17,6 +17,7 @@ struct _GstFianceeReenact {
   gint expression_transfer;  // fiancee::ExpressionTransfer
   guint face_hold_frames;
   guint face_redetect_interval;
+  gboolean refine;
 };
 
 enum {
@@ -26,6 +27,7 @@ enum {
   PROP_FACE_HOLD_FRAMES,
   PROP_FACE_REDETECT_INTERVAL,
   PROP_EXPRESSION_TRANSFER,
+  PROP_REFINE,
 };
 
 static GType gst_fiancee_no_face_get_type(void) {
@@ -75,6 +77,7 @@ static std::unique_ptr<fiancee::FramePipeline> gst_fiancee_reenact_create_pipeli
   options.expression_transfer = static_cast<fiancee::ExpressionTransfer>(self->expression_transfer);
   options.face_hold_frames = static_cast<int>(self->face_hold_frames);
   options.face_redetect_interval = static_cast<int>(self->face_redetect_interval);
+  options.refine = self->refine;
   GST_OBJECT_UNLOCK(self);
   if (options.source_location.empty())
     throw fiancee::InputError("No source image given: set the source-location property to the avatar image.");
@@ -118,6 +121,11 @@ static void gst_fiancee_reenact_set_property(GObject* object, guint prop_id, con
       self->face_redetect_interval = g_value_get_uint(value);
       GST_OBJECT_UNLOCK(self);
       break;
+    case PROP_REFINE:
+      GST_OBJECT_LOCK(self);
+      self->refine = g_value_get_boolean(value);
+      GST_OBJECT_UNLOCK(self);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -152,6 +160,11 @@ static void gst_fiancee_reenact_get_property(GObject* object, guint prop_id, GVa
       g_value_set_uint(value, self->face_redetect_interval);
       GST_OBJECT_UNLOCK(self);
       break;
+    case PROP_REFINE:
+      GST_OBJECT_LOCK(self);
+      g_value_set_boolean(value, self->refine);
+      GST_OBJECT_UNLOCK(self);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -170,6 +183,7 @@ static void gst_fiancee_reenact_init(GstFianceeReenact* self) {
   self->expression_transfer = static_cast<gint>(fiancee::ExpressionTransfer::Relative);
   self->face_hold_frames = fiancee::defaults::kFaceHoldFrames;
   self->face_redetect_interval = fiancee::defaults::kFaceRedetectInterval;
+  self->refine = TRUE;
 }
 
 static void gst_fiancee_reenact_class_init(GstFianceeReenactClass* klass) {
@@ -222,6 +236,15 @@ static void gst_fiancee_reenact_class_init(GstFianceeReenactClass* klass) {
                         "(the avatar takes the driver's face shape).",
                         gst_fiancee_expression_transfer_get_type(), static_cast<gint>(fiancee::ExpressionTransfer::Relative),
                         static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
+
+  g_object_class_install_property(gobject_class, PROP_REFINE,
+      g_param_spec_boolean("refine", "Refine",
+                           "TRUE: the package's refiner (with its early exits) corrects the warped photo. FALSE: the "
+                           "warp alone, no network: the photo's own pixels moved by the driver's landmarks, the "
+                           "cheapest mode, but an opening mouth shows stretched lips and a blink only squashes the "
+                           "eye. Such frames carry exit=-1 and 0 GFLOPs in their meta. Example: ... ! fianceereenact "
+                           "model-location=assets/refiner-256 source-location=me.png refine=false ! ...",
+                           TRUE, static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
 
   gst_element_class_set_static_metadata(element_class, "FIANCEE face reenactment", "Filter/Effect/Video",
       "Animates the avatar in source-location with the head pose and expression of the face in the incoming "

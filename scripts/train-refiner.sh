@@ -15,9 +15,9 @@ cd "$(dirname "$0")/.."
 F=build/tools/fiancee
 W="${1:-out/refiner-256}"
 S="${STEPS:-1}"
-$F train-backbone  --work "$W" --resolution 256 --channels 16 --identities 500 --scale-factors 1/2,1/4 \
-                   --steps $((900 * S)) --batch 4 --seed 1
-$F train-branches  --work "$W" --steps $((200 * S)) --batch 4
-$F train-predictor --work "$W" --steps $((150 * S)) --batch 8 --name refiner-256 \
+$F train-backbone  --work "$W" --resolution 256 --channels 16 --identities 2000 --scale-factors 1/2,1/4 \
+                   --steps $((4000 * S)) --batch 4 --lr 3e-4 --seed 2
+$F train-branches  --work "$W" --steps $((300 * S)) --batch 4
+$F train-predictor --work "$W" --steps $((250 * S)) --batch 8 --name refiner-256 \
                    --default-threshold 0.025 --out "$W/pkg"
 $F inspect "$W/pkg"

@@ -515,6 +515,23 @@ TEST(Element, ForcedExitsTakeDifferentRoutes) {
   gst_buffer_unref(last);
 }
 
+TEST(Element, RefineFalseRendersTheWarpWithoutTheNetwork) {
+  GstElement* e = make_reenact();
+  gboolean refine = FALSE;
+  g_object_get(e, "refine", &refine, NULL);
+  EXPECT_TRUE(refine);  // the default
+  g_object_set(e, "refine", FALSE, NULL);
+  Harness t(e);
+  GstBuffer* out = t.process();
+  ASSERT_NE(out, nullptr);
+  const GstStructure* m = meta_of(out);
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(meta_int(m, "exit"), -1);
+  EXPECT_FALSE(meta_bool(m, "passthrough"));
+  EXPECT_DOUBLE_EQ(meta_double(m, "gflops"), 0.0);
+  gst_buffer_unref(out);
+}
+
 TEST(Element, ThresholdZeroAlwaysTakesTheBackbone) {
   GstElement* e = make_reenact();
   g_object_set(e, "quality-threshold", 0.0, NULL);

@@ -119,3 +119,29 @@ TEST(G2D, ConfigJsonRoundTripAndStrictParsing) {
   bad["branches"]["1/2"][0][0][0] = 7;
   EXPECT_THROW(G2DConfig::from_json(bad, "test"), fiancee::PackageError);
 }
+
+TEST(G2D, RefinerCorrectionIsScaledAddedToTheWarpAndClamped) {
+  auto cfg = tiny(8, false);
+  cfg.residual_channels = 3;
+  cfg.residual_scale = 2.0;
+  G2DGraph g(cfg);
+  auto input = torch::zeros({1, 6, 4, 4});
+  input.slice(1, 0, 3).fill_(0.5);
+  const auto out = g.finish(torch::full({1, 3, 4, 4}, -0.5), input);
+  EXPECT_TRUE(torch::allclose(out, torch::full({1, 3, 4, 4}, -0.5)));  // 0.5 + 2 x (-0.5)
+  EXPECT_TRUE(torch::allclose(g.finish(torch::full({1, 3, 4, 4}, 0.9), input), torch::ones({1, 3, 4, 4})));
+  // The field round-trips; absent means 1 (packages made before it existed).
+  const auto j = cfg.to_json();
+  EXPECT_DOUBLE_EQ(G2DConfig::from_json(j, "test").residual_scale, 2.0);
+  auto old = j;
+  old.erase("residual_scale");
+  EXPECT_DOUBLE_EQ(G2DConfig::from_json(old, "test").residual_scale, 1.0);
+  for (double bad : {0.0, -1.0, 5.0}) {
+    auto b = j;
+    b["residual_scale"] = bad;
+    EXPECT_THROW(G2DConfig::from_json(b, "test"), fiancee::PackageError) << bad;
+  }
+  auto no_residual = j;
+  no_residual.erase("residual_channels");
+  EXPECT_THROW(G2DConfig::from_json(no_residual, "test"), fiancee::PackageError);
+}

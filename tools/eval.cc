@@ -35,8 +35,9 @@ class TruthTable {
   void add(const reenact::Batch& b, const std::vector<reenact::Pair>& pairs, const ExitRows& rows, const QualityMetric& metric) {
     const int64_t k = b.driver.size(0);
     for (int64_t i = 0; i < k; ++i) {
-      const auto mouth = region(pairs[size_t(i)].driver_landmarks, 48, 67, 0.3f, b.driver.size(3));
-      const auto eyes = region(pairs[size_t(i)].driver_landmarks, 36, 47, 0.5f, b.driver.size(3));
+      const int size = int(b.driver.size(3));
+      const auto mouth = reenact::landmark_box(pairs[size_t(i)].driver_landmarks, 48, 67, 0.3f, size);
+      const auto eyes = reenact::landmark_box(pairs[size_t(i)].driver_landmarks, 36, 47, 0.5f, size);
       std::vector<double> p(rows.predicted[i].data_ptr<double>(), rows.predicted[i].data_ptr<double>() + exits_);
       const int routed = choose_route(p, gflops_, threshold_, -1, false).exit;
       const auto truth = b.driver[i].unsqueeze(0);
@@ -76,12 +77,6 @@ class TruthTable {
   }
 
  private:
-  static cv::Rect region(const face::Landmarks& l, int first, int last, float grow, int64_t size) {
-    std::vector<cv::Point2f> pts(l.begin() + first, l.begin() + last + 1);
-    cv::Rect2f r = cv::boundingRect(pts);
-    r.x -= r.width * grow / 2, r.y -= r.height * grow / 2, r.width *= 1 + grow, r.height *= 1 + grow;
-    return cv::Rect(r) & cv::Rect(0, 0, int(size), int(size));
-  }
   // Mean absolute difference inside r, in [0,1] pixel units (images are in [-1,1]).
   static double l1(const torch::Tensor& a, const torch::Tensor& b, const cv::Rect& r) {
     if (r.empty()) return 0.0;

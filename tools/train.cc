@@ -130,7 +130,7 @@ int train_backbone(const Options& args) {
   loop.run([&](int step) {
     auto b = task->sample(batch, batch_index(args, step), Stream::Backbone);
     auto out = backbone_forward(graph, b.input);
-    auto l1 = losses::l1(out, b.target), ssim = losses::ms_ssim(out, b.target);
+    auto l1 = losses::l1(out, b.target, b.loss_weight), ssim = losses::ms_ssim(out, b.target);
     auto total = l1 + ssim;
     opt.zero_grad();
     total.backward();
@@ -190,7 +190,7 @@ int train_branches(const Options& args) {
         auto& disc = *discs[e];
         auto real_scales = disc.forward(target, b.condition);
         auto fake_scales = disc.forward(fake, b.condition);
-        auto l1 = losses::l1(fake, target), ssim = losses::ms_ssim(fake, target);
+        auto l1 = losses::l1(fake, target, b.loss_weight), ssim = losses::ms_ssim(fake, target);
         g_total = g_total + l1 + ssim +
                   adv_weight * (losses::hinge_generator(patch_outputs(fake_scales, false)) +
                                 losses::feature_matching(patch_outputs(real_scales, true), patch_outputs(fake_scales, true)));

@@ -8,6 +8,11 @@ namespace fiancee::losses {
 
 torch::Tensor l1(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().mean(); }
 
+torch::Tensor l1(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& weight) {
+  if (!weight.defined()) return l1(a, b);
+  return ((a - b).abs() * weight).mean() / weight.mean();
+}
+
 torch::Tensor ms_ssim(const torch::Tensor& a, const torch::Tensor& b) {
   static const auto metric = make_ms_ssim_distance();
   return metric->distance(a, b).mean();

@@ -8,6 +8,9 @@
 namespace fiancee::losses {
 
 torch::Tensor l1(const torch::Tensor& a, const torch::Tensor& b);
+// L1 with a per-pixel weight [B,1,H,W], normalised by the weights' mean (so
+// it equals l1 for uniform weights); an undefined weight is plain l1.
+torch::Tensor l1(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& weight);
 // 1 - MS-SSIM averaged over the batch (images in [-1,1]); same code as the metric.
 torch::Tensor ms_ssim(const torch::Tensor& a, const torch::Tensor& b);
 // Hinge GAN losses over the outputs of several discriminators / scales.

@@ -39,7 +39,7 @@ class ReenactTask : public TrainTask {
 
   TrainBatch sample(int batch, uint64_t index, Stream stream) override {
     auto b = data_->sample(batch, index + static_cast<uint64_t>(stream));
-    return {b.input, b.driver, b.warped, b.key, torch::Tensor()};
+    return {b.input, b.driver, b.warped, b.key, torch::Tensor(), b.weight};
   }
 
   void write_package(const std::string& out, const Options& args) override {

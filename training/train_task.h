@@ -46,6 +46,7 @@ struct TrainBatch {
   torch::Tensor condition;  // what a discriminator sees beside an image [B,C,H,W]
   torch::Tensor key;        // predictor / guide key, or undefined
   torch::Tensor guide;      // branch guide, or undefined when the graph queries the database (guide_query)
+  torch::Tensor loss_weight;  // [B,1,H,W] per-pixel weight of the L1 loss, or undefined (uniform)
 };
 
 // The data streams of the three commands never share samples.
