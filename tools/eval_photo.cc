@@ -314,8 +314,16 @@ Row summarise(const Setup& setup, const Variant& v, const std::vector<FrameObs>&
   r.frames = static_cast<int>(frames.size());
   std::vector<double> found, akd, sharp, gflops, jitter;
   Openings openings;
+  // Per frame, for finding the frames behind a figure: frames/<variant>.csv.
+  const std::string csv_path = setup.out_dir + "/frames/" + v.name + ".csv";
+  std::ofstream csv(csv_path);
+  csv << "frame,rendered,face_found,akd_iod,mouth,eyes,exit,gflops\n";
   for (size_t i = 0; i < frames.size(); ++i) {
     const auto& f = frames[i];
+    const double a = f.detected ? mean_distance(*f.detected, f.target) / iod(f.target) : kNaN;
+    const Openness o = f.detected ? openness(*f.detected) : Openness{kNaN, kNaN};
+    csv << i << "," << f.rendered << "," << bool(f.detected) << "," << a << "," << o.mouth << "," << o.eyes << "," << f.exit << ","
+        << f.gflops << "\n";
     if (!f.rendered) {
       ++r.no_driver_face;
       continue;
@@ -324,10 +332,11 @@ Row summarise(const Setup& setup, const Variant& v, const std::vector<FrameObs>&
     if (std::isfinite(f.detail)) sharp.push_back(f.detail / setup.avatar_detail);
     gflops.push_back(f.gflops / setup.info.backbone_gflops);
     if (!f.detected) continue;
-    akd.push_back(mean_distance(*f.detected, f.target) / iod(f.target));
+    akd.push_back(a);
     if (i > 0 && frames[i - 1].detected) jitter.push_back(mean_distance(*f.detected, *frames[i - 1].detected) / iod(*f.detected));
-    if (driver[i]) openings.add(*driver[i], openness(*f.detected));
+    if (driver[i]) openings.add(*driver[i], o);
   }
+  if (!csv) throw Error(csv_path + ": cannot write CSV");
   r.face_found = mean(found), r.akd_iod = mean(akd), r.sharpness = mean(sharp), r.jitter = mean(jitter), r.gflops_share = mean(gflops);
   openings.correlate(r);
   if (v.refine) r.exit_shares = exit_shares(frames, setup.info.num_exits);
