@@ -23,29 +23,27 @@ cv::Rect landmark_box(const face::Landmarks& l, int first, int last, float grow,
 }
 
 Batch make_batch(const std::vector<Pair>& pairs, float landmark_noise, uint64_t seed) {
-  std::vector<torch::Tensor> input, warped, source, driver, key, weight;
+  std::vector<torch::Tensor> input, warped, source, driver, key, parts;
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> noise(0.f, landmark_noise > 0 ? landmark_noise : 1.f);
   for (const auto& p : pairs) {
     const int size = p.source.cols;
-    // Both the avatar's and the driver's landmarks come from dlib at run time.
-    face::Landmarks target = p.driver_landmarks, avatar = p.source_landmarks;
+    face::Landmarks target = p.driver_landmarks;
     if (landmark_noise > 0)
-      for (auto* l : {&target, &avatar})
-        for (auto& q : *l) q += cv::Point2f(noise(rng), noise(rng));
-    const auto mesh = warp::make_mesh(avatar, size);
+      for (auto& q : target) q += cv::Point2f(noise(rng), noise(rng));
+    const auto mesh = warp::make_mesh(p.source_landmarks, size);
     const auto w = warp_avatar(p.source, mesh, target);
     input.push_back(refiner_input(w)[0]);
     warped.push_back(rgb8_to_tensor(w.image));
     source.push_back(rgb8_to_tensor(p.source));
     driver.push_back(rgb8_to_tensor(p.driver));
     key.push_back(key_from_landmarks(p.driver_landmarks, size, size));
-    cv::Mat wm(size, size, CV_32F, cv::Scalar(1.f));
-    wm(landmark_box(p.driver_landmarks, 48, 67, 0.3f, size)).setTo(1.f + kPartLossWeight);
-    wm(landmark_box(p.driver_landmarks, 36, 47, 0.5f, size)).setTo(1.f + kPartLossWeight);
-    weight.push_back(torch::from_blob(wm.data, {1, size, size}, torch::kFloat).clone());
+    cv::Mat box(size, size, CV_32F, cv::Scalar(0.f));
+    box(landmark_box(p.driver_landmarks, 48, 67, 0.3f, size)).setTo(1.f);
+    box(landmark_box(p.driver_landmarks, 36, 47, 0.5f, size)).setTo(1.f);
+    parts.push_back(torch::from_blob(box.data, {1, size, size}, torch::kFloat).clone());
   }
-  return {torch::stack(input), torch::stack(warped), torch::stack(source), torch::stack(driver), torch::stack(key), torch::stack(weight)};
+  return {torch::stack(input), torch::stack(warped), torch::stack(source), torch::stack(driver), torch::stack(key), torch::stack(parts)};
 }
 
 ProceduralHeads::ProceduralHeads(int resolution, int identities, uint64_t seed, int first_identity)

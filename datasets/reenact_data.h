@@ -36,21 +36,18 @@ struct Batch {
   torch::Tensor source;  // [B,3,R,R] the source crop
   torch::Tensor driver;  // [B,3,R,R] the target of self-reenactment
   torch::Tensor key;     // [B,kKeyDim] the driver landmarks' key
-  torch::Tensor weight;  // [B,1,R,R] per-pixel weight of the L1 loss (below)
+  torch::Tensor parts;   // [B,1,R,R] 1 inside the driver's mouth and eye boxes (below), else 0
 };
 
 // The box around landmarks [first, last], grown by `grow` of its size, inside
 // a size x size crop: the mouth (48-67, 0.3) and eye (36-47, 0.5) regions in
-// which training weighs and evaluation measures the error.
+// which evaluation measures the error and training may weigh it more
+// (train-backbone --part-loss-weight).
 cv::Rect landmark_box(const face::Landmarks& l, int first, int last, float grow, int size);
-// Mouth and eyes are where the warp cannot be right (an opening mouth, a
-// blink) and where a viewer looks; they are a few percent of the crop, so the
-// L1 loss weighs them this much more than the rest.
-constexpr float kPartLossWeight = 8.f;
 
 // The refiner's batch for these pairs. landmark_noise: standard deviation (crop
-// pixels) of noise added to the source's and the driver's landmarks before
-// warping, as the run time's landmarks are noisy; seeded, so deterministic.
+// pixels) of noise added to the driver landmarks before warping, as the run
+// time's landmarks are noisy; seeded, so deterministic.
 Batch make_batch(const std::vector<Pair>& pairs, float landmark_noise, uint64_t seed);
 
 struct GuideFrames {

@@ -1,5 +1,5 @@
-// Training batches of the reenactment refiner: the L1 loss weighs the mouth
-// and eye regions (where the warp cannot be right) more than the rest.
+// Training batches of the reenactment refiner: the mouth and eye boxes that
+// train-backbone --part-loss-weight weighs more in the L1 loss.
 #include <gtest/gtest.h>
 
 #include <torch/torch.h>
@@ -9,21 +9,21 @@
 
 using namespace fiancee;
 
-TEST(ReenactData, LossWeightMarksTheDriversMouthAndEyes) {
+TEST(ReenactData, PartsMaskMarksTheDriversMouthAndEyes) {
   reenact::ProceduralHeads heads(96, 4, 7);
   const auto pairs = heads.pairs(2, 0);
   const auto b = reenact::make_batch(pairs, 0.f, 0);
-  ASSERT_EQ(b.weight.sizes(), (std::vector<int64_t>{2, 1, 96, 96}));
+  ASSERT_EQ(b.parts.sizes(), (std::vector<int64_t>{2, 1, 96, 96}));
   for (int i = 0; i < 2; ++i) {
     const auto& lm = pairs[size_t(i)].driver_landmarks;
-    const auto w = b.weight[i][0];
+    const auto w = b.parts[i][0];
     const auto mouth = reenact::landmark_box(lm, 48, 67, 0.3f, 96);
     ASSERT_FALSE(mouth.empty());
     const cv::Point c = (mouth.tl() + mouth.br()) / 2;
-    EXPECT_FLOAT_EQ(w[c.y][c.x].item<float>(), 1.f + reenact::kPartLossWeight);
-    EXPECT_FLOAT_EQ(w[0][0].item<float>(), 1.f);  // a corner of the crop: background
-    // Only the two weights occur.
-    const auto parts = w.eq(1.f + reenact::kPartLossWeight), rest = w.eq(1.f);
+    EXPECT_FLOAT_EQ(w[c.y][c.x].item<float>(), 1.f);
+    EXPECT_FLOAT_EQ(w[0][0].item<float>(), 0.f);  // a corner of the crop: background
+    // A 0/1 mask.
+    const auto parts = w.eq(1.f), rest = w.eq(0.f);
     EXPECT_TRUE(parts.logical_or(rest).all().item<bool>());
     EXPECT_GT(parts.sum().item<int64_t>(), 0);
   }

@@ -141,6 +141,8 @@ const std::vector<Command>& commands() {
             integer("--resolution", "N", "128", "reenact: square crop size"),
             integer("--identities", "N", "64", "reenact: procedural identities"),
             integer("--frames-per-video", "N", "48", "reenact --data DIR: frames taken from each video"),
+            number("--residual-scale", "S", "1", "reenact: the refiner's correction is S x the head's tanh, 0 < S <= 4"),
+            number("--part-loss-weight", "W", "0", "reenact: the driver's mouth and eye boxes weigh 1 + W in the L1 loss"),
             choice("--family", "FAMILY", synth_families(), "synth: architecture"),
             integer("--height", "N", "128", "synth: image height"),
             integer("--width", "N", "256", "synth: image width"),

@@ -25,11 +25,11 @@ namespace fiancee {
 
 namespace fs = std::filesystem;
 
-models::G2DConfig reenact_config(int c, bool guide, const std::vector<std::string>& scale_factors) {
+models::G2DConfig reenact_config(int c, bool guide, const std::vector<std::string>& scale_factors, double residual_scale) {
   models::G2DConfig cfg;
   cfg.input_channels = reenact::kRefinerInputChannels;
   cfg.residual_channels = 3;  // a refiner: exits correct the warped avatar
-  cfg.residual_scale = 2.0;
+  cfg.residual_scale = residual_scale;
   cfg.front_channels = {c / 2, c, 2 * c};
   const int widths[9] = {2 * c, 2 * c, 2 * c, 2 * c, 3 * c / 2, 3 * c / 2, 3 * c / 2, c, c};
   int in = 2 * c;

@@ -23,8 +23,10 @@ struct GuideFrames;
 // The reenactment refiner G2D: a conv front on the warped avatar + part masks
 // down to 1/4 resolution, nine ResBlock2D stages back up to full resolution,
 // a correction added to the warp (residual_channels 3), branches after
-// stages 2, 4, 6 (the paper's attach points) at each scale factor.
-models::G2DConfig reenact_config(int base_channels, bool guide, const std::vector<std::string>& scale_factors);
+// stages 2, 4, 6 (the paper's attach points) at each scale factor; the
+// correction is residual_scale x the head's tanh (G2DConfig::residual_scale).
+models::G2DConfig reenact_config(int base_channels, bool guide, const std::vector<std::string>& scale_factors,
+                                 double residual_scale = 1.0);
 
 struct ReenactPackageInfo {
   std::string name;

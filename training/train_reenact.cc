@@ -4,6 +4,7 @@
 // or on a VoxCeleb-style folder of real videos (--data DIR).
 #include <torch/torch.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "core/errors.h"
@@ -32,14 +33,19 @@ std::unique_ptr<reenact::ReenactSource> reenact_source(const Work& w) {
 class ReenactTask : public TrainTask {
  public:
   explicit ReenactTask(const Work& w)
-      : work_(w), graph_(models::G2DConfig::from_json(w.meta.at("architecture"), w.path("architecture.json"))), data_(reenact_source(w)) {}
+      : work_(w),
+        graph_(models::G2DConfig::from_json(w.meta.at("architecture"), w.path("architecture.json"))),
+        data_(reenact_source(w)),
+        part_weight_(w.meta.value("part_loss_weight", 0.0)) {}
 
   models::BranchedGraph& graph() override { return graph_; }
   int condition_channels() const override { return 3; }  // the warp the refiner starts from
 
   TrainBatch sample(int batch, uint64_t index, Stream stream) override {
     auto b = data_->sample(batch, index + static_cast<uint64_t>(stream));
-    return {b.input, b.driver, b.warped, b.key, torch::Tensor(), b.weight};
+    // --part-loss-weight W: the mouth and eye boxes weigh 1 + W in the L1 loss.
+    const auto weight = part_weight_ > 0 ? 1.0 + part_weight_ * b.parts : torch::Tensor();
+    return {b.input, b.driver, b.warped, b.key, torch::Tensor(), weight};
   }
 
   void write_package(const std::string& out, const Options& args) override {
@@ -58,6 +64,7 @@ class ReenactTask : public TrainTask {
   Work work_;
   models::G2DGraph graph_;
   std::unique_ptr<reenact::ReenactSource> data_;
+  double part_weight_;
 };
 
 }  // namespace
@@ -74,7 +81,12 @@ Work create_reenact_work(const Options& args) {
             {"resolution", args.integer("--resolution", 128)},
             {"identities", args.integer("--identities", 64)},
             {"seed", args.integer("--seed", 1)},
-            {"architecture", reenact_config(args.integer("--channels", 32), false, args.list("--scale-factors", "1/2,1/4")).to_json()}};
+            {"architecture", reenact_config(args.integer("--channels", 32), false, args.list("--scale-factors", "1/2,1/4"),
+                                            std::stod(args.get("--residual-scale", "1"))).to_json()}};
+  // Absent unless asked for: earlier work directories stay as they were.
+  const double part_weight = std::stod(args.get("--part-loss-weight", "0"));
+  if (part_weight < 0 || !std::isfinite(part_weight)) throw InputError("--part-loss-weight must be >= 0");
+  if (part_weight > 0) w.meta["part_loss_weight"] = part_weight;
   if (data != "procedural") {  // absent from procedural runs: their work directories stay as they were
     w.meta["data"] = data;
     w.meta["frames_per_video"] = args.integer("--frames-per-video", 48);
