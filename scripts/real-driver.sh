@@ -7,7 +7,8 @@
 #     output >= threshold).
 #   scripts/real-driver.sh speed [DRIVER] [properties...]
 #     end-to-end wall time (decode, colour conversion, face front end, engine,
-#     letterboxing) of backbone, routed and cheapest exit, in alternation
+#     letterboxing) of backbone, routed, cheapest exit and the warp alone
+#     (refine=false), in alternation
 #     REPEATS (2) times so that machine noise hits all modes alike.
 # DRIVER "" = OpenCV's Megamind.avi; PACKAGE (assets/refiner-256), PHOTO
 # (astronaut.png via scripts/fetch-photo.sh), THRESHOLD (the package's default
@@ -61,7 +62,7 @@ speed)
   backbone=$(build/tools/fiancee inspect "$pkg" | awk '$1 == "exits" {print $2 - 1; exit}')
   echo "run mode                        wall_s  frames  fps    engine_ms  exits"
   for rep in $(seq "${REPEATS:-2}"); do
-    for mode in exit="$backbone" quality-threshold="$threshold" exit=0; do
+    for mode in exit="$backbone" quality-threshold="$threshold" exit=0 refine=false; do
       csv="out/e2e-$rep-${mode//=/_}.csv"
       wall=$(run "$csv" "$mode" "$@")
       awk -F, -v rep="$rep" -v mode="$mode" -v wall="$wall" '
