@@ -22,6 +22,9 @@ cv::Rect landmark_box(const face::Landmarks& l, int first, int last, float grow,
   return cv::Rect(r) & cv::Rect(0, 0, size, size);
 }
 
+cv::Rect mouth_box(const face::Landmarks& l, int size) { return landmark_box(l, 48, 67, 0.3f, size); }
+cv::Rect eyes_box(const face::Landmarks& l, int size) { return landmark_box(l, 36, 47, 0.5f, size); }
+
 Batch make_batch(const std::vector<Pair>& pairs, float landmark_noise, uint64_t seed) {
   std::vector<torch::Tensor> input, warped, source, driver, key, parts;
   std::mt19937_64 rng(seed);
@@ -39,8 +42,8 @@ Batch make_batch(const std::vector<Pair>& pairs, float landmark_noise, uint64_t 
     driver.push_back(rgb8_to_tensor(p.driver));
     key.push_back(key_from_landmarks(p.driver_landmarks, size, size));
     cv::Mat box(size, size, CV_32F, cv::Scalar(0.f));
-    box(landmark_box(p.driver_landmarks, 48, 67, 0.3f, size)).setTo(1.f);
-    box(landmark_box(p.driver_landmarks, 36, 47, 0.5f, size)).setTo(1.f);
+    box(mouth_box(p.driver_landmarks, size)).setTo(1.f);
+    box(eyes_box(p.driver_landmarks, size)).setTo(1.f);
     parts.push_back(torch::from_blob(box.data, {1, size, size}, torch::kFloat).clone());
   }
   return {torch::stack(input), torch::stack(warped), torch::stack(source), torch::stack(driver), torch::stack(key), torch::stack(parts)};

@@ -40,10 +40,13 @@ struct Batch {
 };
 
 // The box around landmarks [first, last], grown by `grow` of its size, inside
-// a size x size crop: the mouth (48-67, 0.3) and eye (36-47, 0.5) regions in
+// a size x size crop.
+cv::Rect landmark_box(const face::Landmarks& l, int first, int last, float grow, int size);
+// The mouth (points 48-67, grown 30%) and eye (36-47, grown 50%) regions in
 // which evaluation measures the error and training may weigh it more
 // (train-backbone --part-loss-weight).
-cv::Rect landmark_box(const face::Landmarks& l, int first, int last, float grow, int size);
+cv::Rect mouth_box(const face::Landmarks& l, int size);
+cv::Rect eyes_box(const face::Landmarks& l, int size);
 
 // The refiner's batch for these pairs. landmark_noise: standard deviation (crop
 // pixels) of noise added to the driver landmarks before warping, as the run

@@ -19,7 +19,7 @@ S="${STEPS:-1}"
 # longer run that made things worse"): 4000 backbone steps, 2000 identities,
 # --residual-scale 2 --part-loss-weight 8 (and, in that run only, 0.6 px of
 # landmark noise on the source too). Its exits add purple halos at hair and
-# brow edges and its whole-frame L1 is 19% above the warp's. Run it with
+# brow edges and its whole-frame L1 is 24% above the warp's (test identities). Run it with
 #   EXPERIMENT=v2 scripts/train-refiner.sh out/refiner-256-v2
 if [ "${EXPERIMENT:-}" = v2 ]; then
   $F train-backbone  --work "$W" --resolution 256 --channels 16 --identities 2000 --scale-factors 1/2,1/4 \

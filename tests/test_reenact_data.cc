@@ -17,7 +17,7 @@ TEST(ReenactData, PartsMaskMarksTheDriversMouthAndEyes) {
   for (int i = 0; i < 2; ++i) {
     const auto& lm = pairs[size_t(i)].driver_landmarks;
     const auto w = b.parts[i][0];
-    const auto mouth = reenact::landmark_box(lm, 48, 67, 0.3f, 96);
+    const auto mouth = reenact::mouth_box(lm, 96);
     ASSERT_FALSE(mouth.empty());
     const cv::Point c = (mouth.tl() + mouth.br()) / 2;
     EXPECT_FLOAT_EQ(w[c.y][c.x].item<float>(), 1.f);

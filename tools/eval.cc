@@ -36,8 +36,8 @@ class TruthTable {
     const int64_t k = b.driver.size(0);
     for (int64_t i = 0; i < k; ++i) {
       const int size = int(b.driver.size(3));
-      const auto mouth = reenact::landmark_box(pairs[size_t(i)].driver_landmarks, 48, 67, 0.3f, size);
-      const auto eyes = reenact::landmark_box(pairs[size_t(i)].driver_landmarks, 36, 47, 0.5f, size);
+      const auto mouth = reenact::mouth_box(pairs[size_t(i)].driver_landmarks, size);
+      const auto eyes = reenact::eyes_box(pairs[size_t(i)].driver_landmarks, size);
       std::vector<double> p(rows.predicted[i].data_ptr<double>(), rows.predicted[i].data_ptr<double>() + exits_);
       const int routed = choose_route(p, gflops_, threshold_, -1, false).exit;
       const auto truth = b.driver[i].unsqueeze(0);

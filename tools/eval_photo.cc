@@ -88,6 +88,7 @@ cv::Point2f centre(const face::Landmarks& lm, int first) {
 
 // Inter-ocular distance: between the means of points 36-41 and 42-47.
 double iod(const face::Landmarks& lm) { return cv::norm(centre(lm, 36) - centre(lm, 42)); }
+cv::Point2f eye_midpoint(const face::Landmarks& lm) { return (centre(lm, 36) + centre(lm, 42)) * 0.5f; }
 
 double mean_distance(const face::Landmarks& a, const face::Landmarks& b) {
   double sum = 0;
@@ -158,6 +159,14 @@ double shot_centred_pearson(const std::vector<double>& x, const std::vector<doub
   return pearson(cx, cy);
 }
 
+struct Row {
+  std::string variant;
+  int frames = 0, no_driver_face = 0;
+  double face_found = kNaN, akd_iod = kNaN, sharpness = kNaN, mouth_corr = kNaN, eye_corr = kNaN, jitter = kNaN, gflops_share = kNaN;
+  double mouth_corr_shot = kNaN, eye_corr_shot = kNaN;  // shot_centred_pearson
+  std::string exit_shares;  // refined variants: share of rendered frames per exit, ';'-separated, exit 0 first
+};
+
 // Driver and output openings of the frames where both faces are found.
 struct Openings {
   std::vector<double> mouth_in, mouth_out, eyes_in, eyes_out;
@@ -167,7 +176,6 @@ struct Openings {
     eyes_in.push_back(driver.eyes), eyes_out.push_back(out.eyes);
     shot.push_back(driver.shot);
   }
-  template <class Row>
   void correlate(Row& r) const {
     r.mouth_corr = pearson(mouth_in, mouth_out), r.eye_corr = pearson(eyes_in, eyes_out);
     r.mouth_corr_shot = shot_centred_pearson(mouth_in, mouth_out, shot);
@@ -197,10 +205,9 @@ std::vector<std::optional<Openness>> read_driver(const std::string& driver, int 
   reenact::for_each_frame(driver, [&](const cv::Mat& frame) {
     const auto lm = landmarks_of(detector, frame);
     if (lm) {
-      const cv::Point2f mid = (centre(*lm, 36) + centre(*lm, 42)) * 0.5f;
-      const bool cut = !last || cv::norm(mid - (centre(*last, 36) + centre(*last, 42)) * 0.5f) > 0.5 * iod(*last) ||
-                       std::abs(iod(*lm) / iod(*last) - 1.0) > 0.25;
-      if (cut && last) ++shot;
+      if (last && (cv::norm(eye_midpoint(*lm) - eye_midpoint(*last)) > 0.5 * iod(*last) ||
+                   std::abs(iod(*lm) / iod(*last) - 1.0) > 0.25))
+        ++shot;
       Openness o = openness(*lm);
       o.shot = shot;
       out.push_back(o);
@@ -282,13 +289,6 @@ VariantRun run_variant(const Setup& setup, const Variant& v, face::FaceFrontEnd&
   return run;
 }
 
-struct Row {
-  std::string variant;
-  int frames = 0, no_driver_face = 0;
-  double face_found = kNaN, akd_iod = kNaN, sharpness = kNaN, mouth_corr = kNaN, eye_corr = kNaN, jitter = kNaN, gflops_share = kNaN;
-  double mouth_corr_shot = kNaN, eye_corr_shot = kNaN;  // shot_centred_pearson
-  std::string exit_shares;  // refined variants: share of rendered frames per exit, ';'-separated, exit 0 first
-};
 
 std::string exit_shares(const std::vector<FrameObs>& frames, int num_exits) {
   std::vector<int> counts(static_cast<size_t>(num_exits), 0);
