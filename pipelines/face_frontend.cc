@@ -116,14 +116,20 @@ HeadAngles estimate_pose(const Landmarks& landmarks, int image_width, int image_
   return angles_from_rotation(r);
 }
 
-std::array<float, kExprDim> expression_features(const Landmarks& l) {
+FaceAxes face_axes(const Landmarks& l) {
   cv::Point2f er, el;
-  float iod;
-  eye_frame(l, er, el, iod);
-  const cv::Point2f u = (el - er) * (1.f / iod);  // along the eyes
-  const cv::Point2f v(-u.y, u.x);                   // down the face
-  const cv::Point2f mid = (er + el) * 0.5f;
-  auto down = [&](cv::Point2f p) { return (p - mid).dot(v) / iod; };  // height below the eye line, in IODs
+  FaceAxes a;
+  eye_frame(l, er, el, a.iod);
+  a.u = (el - er) * (1.f / a.iod);
+  a.v = cv::Point2f(-a.u.y, a.u.x);
+  a.mid = (er + el) * 0.5f;
+  return a;
+}
+
+std::array<float, kExprDim> expression_features(const Landmarks& l) {
+  const FaceAxes axes = face_axes(l);
+  const cv::Point2f er = mean_of(l, 36, 41), el = mean_of(l, 42, 47);
+  auto down = [&](cv::Point2f p) { return axes.down(p); };
   auto ear = [&](int o) {  // eye aspect ratio of the eye starting at landmark o
     const float w = std::max(dist(l[o], l[o + 3]), 1e-3f);
     return (dist(l[o + 1], l[o + 5]) + dist(l[o + 2], l[o + 4])) / (2.f * w);
@@ -131,13 +137,13 @@ std::array<float, kExprDim> expression_features(const Landmarks& l) {
   std::array<float, kExprDim> e{};
   const float open = ((down(l[67]) - down(l[61])) + (down(l[66]) - down(l[62])) + (down(l[65]) - down(l[63]))) / 3.f;
   e[kMouthOpen] = open;
-  e[kMouthWidth] = dist(l[48], l[54]) / iod;
+  e[kMouthWidth] = dist(l[48], l[54]) / axes.iod;
   e[kSmile] = down(l[62]) - 0.5f * (down(l[48]) + down(l[54]));
   e[kEyeOpenRight] = ear(36);
   e[kEyeOpenLeft] = ear(42);
   e[kBrowRight] = down(er) - down(mean_of(l, 17, 21));
   e[kBrowLeft] = down(el) - down(mean_of(l, 22, 26));
-  e[kBrowGap] = dist(l[21], l[22]) / iod;
+  e[kBrowGap] = dist(l[21], l[22]) / axes.iod;
   e[kJawDrop] = down(l[8]) - down(l[33]);
   e[kLipThickness] = (down(l[57]) - down(l[51])) - open;
   return e;

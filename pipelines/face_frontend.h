@@ -83,6 +83,16 @@ constexpr float kMeanFaceIodMm = 61.f;
 HeadAngles estimate_pose(const Landmarks& landmarks, int image_width, int image_height,
                          cv::Vec3d* translation = nullptr);
 
+// The face's own axes: eye centres' midpoint, u along the eyes (subject's
+// right eye to left), v down the face, both unit length, and the IOD in pixels.
+struct FaceAxes {
+  cv::Point2f mid, u, v;
+  float iod = 1.f;
+  // Height of p below the eye line, in IODs.
+  float down(cv::Point2f p) const { return (p - mid).dot(v) / iod; }
+};
+FaceAxes face_axes(const Landmarks& landmarks);
+
 // The expression vector (see ExprFeature) of a set of landmarks.
 std::array<float, kExprDim> expression_features(const Landmarks& landmarks);
 

@@ -6,6 +6,61 @@
 
 namespace fiancee::motion {
 
+namespace {
+
+// (upper, lower) landmark of each aperture: the inner lips' three columns,
+// then the right eye's two lid columns and the left eye's.
+constexpr std::array<std::pair<int, int>, RelativeMotion::kNumApertures> kAperturePairs = {
+    {{61, 67}, {62, 66}, {63, 65}, {37, 41}, {38, 40}, {43, 47}, {44, 46}}};
+constexpr int kMouthColumns = 3;
+
+// A correction of the lip gap moves the lower lip whole and drags the jaw
+// with it, most at the chin: the mouth opens as a jaw drop, not as a lip
+// that thins.
+constexpr std::array<int, 8> kLowerLip = {55, 56, 57, 58, 59, 65, 66, 67};
+constexpr std::array<std::pair<int, float>, 7> kJawShare = {
+    {{5, 0.25f}, {6, 0.5f}, {7, 0.75f}, {8, 1.f}, {9, 0.75f}, {10, 0.5f}, {11, 0.25f}}};
+
+}  // namespace
+
+RelativeMotion::Apertures RelativeMotion::apertures(const face::Landmarks& l) {
+  const face::FaceAxes axes = face::face_axes(l);
+  Apertures a{};
+  for (int k = 0; k < kNumApertures; ++k) a[k] = axes.down(l[kAperturePairs[k].second]) - axes.down(l[kAperturePairs[k].first]);
+  return a;
+}
+
+RelativeMotion::Apertures RelativeMotion::aperture_median() const {
+  Apertures m{};
+  std::vector<float> v(apertures_.size());
+  const size_t mid = apertures_.size() / 2;
+  for (int k = 0; k < kNumApertures; ++k) {
+    for (size_t i = 0; i < apertures_.size(); ++i) v[i] = apertures_[i][k];
+    std::nth_element(v.begin(), v.begin() + long(mid), v.end());
+    m[k] = v[mid];
+  }
+  return m;
+}
+
+// Sets each aperture of the target to the avatar's plus the driver's change
+// from its stream-long median (the per-shot transfer gave the change from the
+// shot's median). A gap never closes past zero unless the avatar's own does.
+void RelativeMotion::correct_apertures(face::Landmarks& target, const Apertures& driver, const face::Landmarks& avatar) const {
+  const Apertures median = aperture_median(), own = apertures(avatar), now = apertures(target);
+  const face::FaceAxes axes = face::face_axes(target);
+  Apertures shift{};  // pixels down the face
+  for (int k = 0; k < kNumApertures; ++k) {
+    const float wanted = std::max(own[k] + driver[k] - median[k], std::min(own[k], 0.f));
+    shift[k] = (wanted - now[k]) * axes.iod;
+  }
+  float lip = 0.f;
+  for (int k = 0; k < kMouthColumns; ++k) lip += shift[k] / kMouthColumns;
+  for (int i : kLowerLip) target[i] += axes.v * lip;
+  for (const auto& [i, share] : kJawShare) target[i] += axes.v * (lip * share);
+  // An eye opens by its upper lid rising.
+  for (int k = kMouthColumns; k < kNumApertures; ++k) target[kAperturePairs[k].first] -= axes.v * shift[k];
+}
+
 face::Landmarks RelativeMotion::median() const {
   face::Landmarks m{};
   std::vector<float> xs(recent_.size()), ys(recent_.size());
@@ -25,9 +80,12 @@ face::Landmarks RelativeMotion::target(const face::FaceResult& driver, const fac
                          (driver.status == face::FaceStatus::kFresh && driver.baseline_frames <= 1);
   if (restarted) recent_.clear();
   last_baseline_frames_ = driver.baseline_frames;
+  const Apertures driver_apertures = apertures(driver.landmarks);
   if (driver.status == face::FaceStatus::kFresh || recent_.empty()) {
     recent_.push_back(driver.landmarks);
     if (static_cast<int>(recent_.size()) > window_) recent_.pop_front();
+    apertures_.push_back(driver_apertures);
+    if (static_cast<int>(apertures_.size()) > aperture_window_) apertures_.pop_front();
   }
   const face::Landmarks base = median();
   const cv::Matx23f s = face::fit_similarity({base.begin(), base.end()}, {avatar.begin(), avatar.end()});
@@ -36,6 +94,7 @@ face::Landmarks RelativeMotion::target(const face::FaceResult& driver, const fac
     const cv::Point2f d = driver.landmarks[i] - base[i];
     out[i] = avatar[i] + cv::Point2f(s(0, 0) * d.x + s(0, 1) * d.y, s(1, 0) * d.x + s(1, 1) * d.y);
   }
+  correct_apertures(out, driver_apertures, avatar);
   return out;
 }
 

@@ -4,8 +4,16 @@
 // own face shape: a driver with a wider jaw or higher brows moves the avatar,
 // it does not reshape it. A robust median (not the first frame) matters: a
 // shot that starts mid-blink or mid-word would otherwise bias every frame.
+//
+// The apertures (the gap between the inner lips, the gap between each eye's
+// lids) are the exception: they move relative to the driver's median over the
+// whole stream, across shots. A gap in IODs does not change with a cut, a
+// zoom or a turn, and a per-shot baseline would map a shot where the driver
+// talks with the mouth ajar and one where it is shut onto the same resting
+// avatar mouth: the avatar would not show the difference the viewer sees.
 #pragma once
 
+#include <array>
 #include <deque>
 
 #include "pipelines/face_frontend.h"
@@ -15,7 +23,9 @@ namespace fiancee::motion {
 class RelativeMotion {
  public:
   // window: fresh driver frames in the median (the front end's baseline window).
-  explicit RelativeMotion(int window = 250) : window_(window < 1 ? 1 : window) {}
+  // aperture_window: fresh driver frames in the apertures' stream-long median.
+  explicit RelativeMotion(int window = 250, int aperture_window = 1500)
+      : window_(window < 1 ? 1 : window), aperture_window_(aperture_window < 1 ? 1 : aperture_window) {}
 
   // Target landmarks for the avatar (its crop pixels) for this driver frame:
   // avatar + S * (driver - driver median), S the rotation and scale of the
@@ -23,14 +33,25 @@ class RelativeMotion {
   // must have a face (FaceResult::has_face). A restart of the front end's
   // baseline (scene cut, face lost) restarts the median.
   face::Landmarks target(const face::FaceResult& driver, const face::Landmarks& avatar);
-  void reset() { recent_.clear(); }
+  // A new stream: both medians restart.
+  void reset() { recent_.clear(), apertures_.clear(); }
   int count() const { return static_cast<int>(recent_.size()); }
+  int aperture_count() const { return static_cast<int>(apertures_.size()); }
+
+  // Lid and lip pairs (upper, lower landmark) whose gaps are the apertures.
+  static constexpr int kNumApertures = 7;  // 3 mouth columns, 2 per eye
+  using Apertures = std::array<float, kNumApertures>;
+  // Their gaps measured down the face, in IODs.
+  static Apertures apertures(const face::Landmarks& l);
 
  private:
   face::Landmarks median() const;
-  int window_;
+  Apertures aperture_median() const;
+  void correct_apertures(face::Landmarks& target, const Apertures& driver, const face::Landmarks& avatar) const;
+  int window_, aperture_window_;
   int last_baseline_frames_ = 0;
   std::deque<face::Landmarks> recent_;
+  std::deque<Apertures> apertures_;
 };
 
 }  // namespace fiancee::motion

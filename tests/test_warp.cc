@@ -125,6 +125,70 @@ TEST(Motion, BaselineRestartsWithTheFrontEnds) {
   EXPECT_LT(cv::norm(u[30] - avatar[30]), 1e-3);
 }
 
+// Two shots of a driver twice the avatar's size, elsewhere in its frame: one
+// talking with the mouth ajar, then (after a cut) one with it shut. Positions
+// restart at the cut, apertures do not: the avatar's mouth is shut in the
+// second shot, and a blink still closes its eye. The avatar's own mouth is
+// ajar (wider than the driver ever opens it).
+TEST(Motion, AperturesFollowTheDriverAcrossShots) {
+  motion::RelativeMotion rm;
+  headgen::HeadExpression parted;
+  parted.jaw_open = 0.8f;
+  const auto avatar = head_landmarks(parted);
+  auto driver_of = [&](const headgen::HeadExpression& e, cv::Point2f shift) {
+    face::FaceResult d;
+    d.status = face::FaceStatus::kFresh;
+    const auto lm = head_landmarks(e);
+    for (int i = 0; i < face::kNumLandmarks; ++i) d.landmarks[i] = lm[i] * 2.f + shift;
+    return d;
+  };
+  headgen::HeadExpression ajar, shut, blink;
+  ajar.jaw_open = 0.5f;
+  blink.blink = 1.f;
+  const auto gap = [](const face::Landmarks& l) { return motion::RelativeMotion::apertures(l); };
+  const float avatar_mouth = gap(avatar)[1], avatar_eye = gap(avatar)[3];
+  face::Landmarks t{};
+  for (int k = 1; k <= 30; ++k) {
+    auto d = driver_of(ajar, {50.f, 20.f});
+    d.baseline_frames = k;
+    t = rm.target(d, avatar);
+  }
+  EXPECT_NEAR(gap(t)[1], avatar_mouth, 1e-3);  // the stream's typical mouth is the avatar's
+  for (int k = 1; k <= 40; ++k) {               // the cut: the front end restarts its baseline
+    auto d = driver_of(shut, {10.f, 60.f});
+    d.baseline_frames = k;
+    t = rm.target(d, avatar);
+  }
+  EXPECT_EQ(rm.count(), 40);
+  EXPECT_EQ(rm.aperture_count(), 70);
+  // The driver's lips closed by (ajar - shut) IODs; the median is now a shut
+  // mouth, so the avatar's is back to its own; but early in the second shot
+  // (median still ajar) it closes by the driver's difference.
+  const float driver_change = gap(head_landmarks(ajar))[1] - gap(head_landmarks(shut))[1];
+  ASSERT_GT(driver_change, 0.05f);
+  EXPECT_NEAR(gap(t)[1], avatar_mouth, 1e-3);
+  motion::RelativeMotion fresh;
+  for (int k = 1; k <= 30; ++k) {
+    auto d = driver_of(ajar, {50.f, 20.f});
+    d.baseline_frames = k;
+    fresh.target(d, avatar);
+  }
+  for (int k = 1; k <= 10; ++k) {
+    auto d = driver_of(shut, {10.f, 60.f});
+    d.baseline_frames = k;
+    t = fresh.target(d, avatar);
+  }
+  ASSERT_GT(avatar_mouth - driver_change, 0.02f);
+  EXPECT_NEAR(gap(t)[1], avatar_mouth - driver_change, 0.01f);
+  // The geometry restarted at the cut: the nose is the avatar's.
+  EXPECT_LT(cv::norm(t[30] - avatar[30]), 1e-3);
+  // A blink in the second shot closes the avatar's eye.
+  auto d = driver_of(blink, {10.f, 60.f});
+  d.baseline_frames = 11;
+  t = fresh.target(d, avatar);
+  EXPECT_LT(gap(t)[3], 0.3f * avatar_eye);
+}
+
 TEST(Warp, LandmarksOutsideTheCropStillMeshAndNonFiniteTargetsAreRefused) {
   auto lm = head_landmarks();
   for (auto& p : lm) p = (p - cv::Point2f(kSize / 2.f, kSize / 2.f)) * 1.6f + cv::Point2f(kSize / 2.f, kSize / 2.f);  // chin and jaw leave the crop
