@@ -21,12 +21,26 @@ constexpr std::array<int, 8> kLowerLip = {55, 56, 57, 58, 59, 65, 66, 67};
 constexpr std::array<std::pair<int, float>, 7> kJawShare = {
     {{5, 0.25f}, {6, 0.5f}, {7, 0.75f}, {8, 1.f}, {9, 0.75f}, {10, 0.5f}, {11, 0.25f}}};
 
+// Pixels per unit of each aperture. The lip gap is vertical, so its unit is
+// the height of the nose base (33) below the eye line: both shrink when the
+// head pitches, neither when it turns (an IOD unit would grow every gap by
+// 1/cos(yaw) at a turn and open the avatar's mouth). A lid gap is measured
+// against its eye's width, as the eye aspect ratio does, so the avatar's eye
+// opens as much as the driver's in the measure blinks are usually read by.
+RelativeMotion::Apertures units(const face::Landmarks& l, const face::FaceAxes& axes) {
+  const float nose = std::max(axes.down(l[33]), 0.1f) * axes.iod;
+  const float right = std::max(float(cv::norm(l[39] - l[36])), 1e-3f), left = std::max(float(cv::norm(l[45] - l[42])), 1e-3f);
+  return {nose, nose, nose, right, right, left, left};
+}
+
 }  // namespace
 
 RelativeMotion::Apertures RelativeMotion::apertures(const face::Landmarks& l) {
   const face::FaceAxes axes = face::face_axes(l);
+  const Apertures unit = units(l, axes);
   Apertures a{};
-  for (int k = 0; k < kNumApertures; ++k) a[k] = axes.down(l[kAperturePairs[k].second]) - axes.down(l[kAperturePairs[k].first]);
+  for (int k = 0; k < kNumApertures; ++k)
+    a[k] = (axes.down(l[kAperturePairs[k].second]) - axes.down(l[kAperturePairs[k].first])) * axes.iod / unit[k];
   return a;
 }
 
@@ -48,10 +62,11 @@ RelativeMotion::Apertures RelativeMotion::aperture_median() const {
 void RelativeMotion::correct_apertures(face::Landmarks& target, const Apertures& driver, const face::Landmarks& avatar) const {
   const Apertures median = aperture_median(), own = apertures(avatar), now = apertures(target);
   const face::FaceAxes axes = face::face_axes(target);
+  const Apertures unit = units(target, axes);
   Apertures shift{};  // pixels down the face
   for (int k = 0; k < kNumApertures; ++k) {
     const float wanted = std::max(own[k] + driver[k] - median[k], std::min(own[k], 0.f));
-    shift[k] = (wanted - now[k]) * axes.iod;
+    shift[k] = (wanted - now[k]) * unit[k];
   }
   float lip = 0.f;
   for (int k = 0; k < kMouthColumns; ++k) lip += shift[k] / kMouthColumns;

