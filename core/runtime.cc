@@ -24,6 +24,12 @@ void tune_allocator() {
   });
 }
 
+void release_free_memory() {
+#ifdef M_MMAP_MAX
+  malloc_trim(0);
+#endif
+}
+
 int available_cores() {
   cpu_set_t set;
   CPU_ZERO(&set);

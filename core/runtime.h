@@ -10,6 +10,13 @@ namespace fiancee::runtime {
 // backbone up to 5x slower on CPU. Idempotent; call before the first tensor.
 void tune_allocator();
 
+// Hands the free pages the tuned allocator keeps back to the kernel (glibc
+// malloc_trim). For the moments when no frame is waiting: an element's stop.
+// Without it a process that starts and stops elements keeps the high-water
+// mark of every start (the landmark model alone is ~100 MB of small blocks,
+// reloaded on each start after the last element using it stopped).
+void release_free_memory();
+
 // Cores this process may run on (its CPU affinity mask), at least 1.
 int available_cores();
 

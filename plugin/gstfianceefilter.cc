@@ -501,6 +501,7 @@ static gboolean gst_fiancee_filter_stop(GstBaseTransform* trans) {
     GST_WARNING_OBJECT(self, "exception while releasing the pipeline");
   }
   d.have_size = false;
+  fiancee::runtime::release_free_memory();
   return TRUE;
 }
 

@@ -10,7 +10,7 @@
 # cycles: the element test Element.StateCyclesWithPropertiesChangedFromAnotherThread
 #   with FIANCEE_STATE_CYCLES (default 200) NULL -> PLAYING -> NULL cycles per
 #   element while another thread changes properties; it fails on any error or
-#   on RSS growth of 5% or more after the first 10 cycles (DURATION_SECONDS unused).
+#   on RSS growth of 2% or more after the first 10 cycles (DURATION_SECONDS unused).
 # Both run as fast as they can (fakesink sync=false). Every 5 s the RSS of the
 # gst-launch-1.0 process is sampled into out/soak/<element>-rss.csv
 # (time_s,rss_kb,frames; frames from the element's fiancee-summary messages,

@@ -1441,7 +1441,9 @@ TEST(Element, StateCyclesWithPropertiesChangedFromAnotherThread) {
     std::cout << "[          ] " << element << ": " << cycles << " cycles, RSS " << rss_warm << " kB after 10, " << rss_end
               << " kB at the end\n";
     // Short runs are allocator noise; long ones (the soak's) must stay flat.
-    if (cycles >= 100) EXPECT_LT(rss_end, rss_warm * 105 / 100) << element;
+    // Each stop hands the allocator's free pages back (runtime::release_free_memory);
+    // before it did, 200 reenact cycles grew by 3.9%, after it 0.8%.
+    if (cycles >= 100) EXPECT_LT(rss_end, rss_warm * 102 / 100) << element;
     gst_object_unref(bus);
     gst_object_unref(f);
     gst_object_unref(pipeline);
