@@ -20,6 +20,14 @@ void tune_allocator() {
     mallopt(M_MMAP_MAX, 0);
     // Never return the heap's top to the kernel: the next frame needs it again.
     mallopt(M_TRIM_THRESHOLD, INT_MAX);
+    // One arena for every thread. The two settings above hold for the main
+    // arena; a streaming thread that gets an arena of its own allocates in
+    // 64 MB mmapped heaps that glibc unmaps whenever one empties, whatever
+    // the trim threshold, so a backbone run from such a thread faulted its
+    // activations in again on every frame (in gst-launch: 25 or 85 ms per
+    // backbone frame by chance, 0.06 to 1.7 million page faults per run;
+    // docs/benchmarks.md). Takes effect for threads that have not allocated yet.
+    mallopt(M_ARENA_MAX, 1);
 #endif
   });
 }

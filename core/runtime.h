@@ -5,7 +5,8 @@
 namespace fiancee::runtime {
 
 // Keeps freed activations in the heap instead of handing them back to the
-// kernel after every frame (glibc mallopt: no mmap for large blocks, no trim).
+// kernel after every frame (glibc mallopt: no mmap for large blocks, no trim,
+// one arena for all threads so the settings hold on streaming threads too).
 // Without it every large tensor costs fresh page faults, which made the
 // backbone up to 5x slower on CPU. Idempotent; call before the first tensor.
 void tune_allocator();
