@@ -40,7 +40,7 @@ RelativeMotion::Apertures RelativeMotion::apertures(const face::Landmarks& l) {
   const Apertures unit = units(l, axes);
   Apertures a{};
   for (int k = 0; k < kNumApertures; ++k)
-    a[k] = (axes.down(l[kAperturePairs[k].second]) - axes.down(l[kAperturePairs[k].first])) * axes.iod / unit[k];
+    a[k] = (l[kAperturePairs[k].second] - l[kAperturePairs[k].first]).dot(axes.v) / unit[k];
   return a;
 }
 

@@ -80,15 +80,8 @@ std::optional<face::Landmarks> landmarks_of(face::FaceFrontEnd& detector, const 
   return lm;
 }
 
-cv::Point2f centre(const face::Landmarks& lm, int first) {
-  cv::Point2f c;
-  for (int i = first; i < first + 6; ++i) c += lm[i] / 6.f;
-  return c;
-}
-
 // Inter-ocular distance: between the means of points 36-41 and 42-47.
-double iod(const face::Landmarks& lm) { return cv::norm(centre(lm, 36) - centre(lm, 42)); }
-cv::Point2f eye_midpoint(const face::Landmarks& lm) { return (centre(lm, 36) + centre(lm, 42)) * 0.5f; }
+double iod(const face::Landmarks& lm) { return face::face_axes(lm).iod; }
 
 double mean_distance(const face::Landmarks& a, const face::Landmarks& b) {
   double sum = 0;
@@ -205,9 +198,11 @@ std::vector<std::optional<Openness>> read_driver(const std::string& driver, int 
   reenact::for_each_frame(driver, [&](const cv::Mat& frame) {
     const auto lm = landmarks_of(detector, frame);
     if (lm) {
-      if (last && (cv::norm(eye_midpoint(*lm) - eye_midpoint(*last)) > 0.5 * iod(*last) ||
-                   std::abs(iod(*lm) / iod(*last) - 1.0) > 0.25))
-        ++shot;
+      const face::FaceAxes now = face::face_axes(*lm);
+      if (last) {
+        const face::FaceAxes before = face::face_axes(*last);
+        if (cv::norm(now.mid - before.mid) > 0.5 * before.iod || std::abs(now.iod / before.iod - 1.0) > 0.25) ++shot;
+      }
       Openness o = openness(*lm);
       o.shot = shot;
       out.push_back(o);
