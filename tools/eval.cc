@@ -4,7 +4,8 @@
 // frame once, so each threshold's routing is evaluated on the same measured
 // qualities (tools/eval_report.h); and since procedural pairs have ground
 // truth, the warp alone, every exit and the routed choice are also measured
-// against the true frame (truth.csv).
+// against the true frame (truth.csv), and the first frames are shown side by
+// side (contact-sheet.png).
 #include <torch/torch.h>
 
 #include <array>
@@ -20,6 +21,8 @@
 #include "core/router.h"
 #include "datasets/reenact_data.h"
 #include "tools/commands.h"
+#include "tools/contact_sheet.h"
+#include "pipelines/reenact_inputs.h"
 #include "tools/eval_report.h"
 
 namespace fiancee::tools {
@@ -91,6 +94,35 @@ class TruthTable {
   int frames_ = 0;
 };
 
+// Columns source | warp-only | exit 0.. | backbone | truth for the first rows of a chunk.
+class Sheet {
+ public:
+  explicit Sheet(int exits) : columns_(size_t(exits) + 3) {
+    titles_.push_back("source");
+    titles_.push_back("warp-only");
+    for (int e = 0; e + 1 < exits; ++e) titles_.push_back("exit" + std::to_string(e));
+    titles_.push_back("backbone");
+    titles_.push_back("truth");
+  }
+
+  void add(const reenact::Batch& b, const ExitRows& rows, int wanted) {
+    for (int64_t i = 0; i < b.driver.size(0) && int(columns_[0].size()) < wanted; ++i) {
+      columns_[0].push_back(reenact::tensor_to_rgb8(b.source[i]));
+      columns_[1].push_back(reenact::tensor_to_rgb8(b.warped[i]));
+      for (size_t e = 0; e + 3 < columns_.size(); ++e) columns_[e + 2].push_back(reenact::tensor_to_rgb8(rows.images[i][int64_t(e)]));
+      columns_.back().push_back(reenact::tensor_to_rgb8(b.driver[i]));
+    }
+  }
+
+  void write(const std::string& path) const {
+    if (!columns_[0].empty()) write_sheet(path, titles_, columns_);
+  }
+
+ private:
+  std::vector<std::string> titles_;
+  std::vector<std::vector<cv::Mat>> columns_;
+};
+
 }  // namespace
 
 int eval(const Options& args) {
@@ -108,6 +140,9 @@ int eval(const Options& args) {
   reenact::ProceduralHeads heads(m.input.width, reenact::kHeldOutIdentities, static_cast<uint64_t>(args.integer("--seed", 1)),
                                  split == "test" ? reenact::kTestIdentities : reenact::kValidationIdentities);
   TruthTable truth(m.num_exits(), c.setup.gflops, m.default_threshold);
+  const int sheet_rows = args.integer("--sheet-frames", 6);
+  if (sheet_rows < 0) throw InputError("--sheet-frames must be >= 0");
+  Sheet sheet(m.num_exits());
   std::vector<ExitRows> rows;
   const int chunk = 10;
   for (int start = 0; start < n; start += chunk) {
@@ -116,12 +151,14 @@ int eval(const Options& args) {
     const auto b = reenact::make_batch(pairs, 0.f, static_cast<uint64_t>(start));
     rows.push_back(render_exits(*c.graph, c.setup.scale_factor, b.input, b.key, c.db.get(), *c.metric));
     truth.add(b, pairs, rows.back(), *c.metric);
+    sheet.add(b, rows.back(), sheet_rows);
     rows.back().images = torch::Tensor();  // only this chunk's truth needs them
     std::fprintf(stderr, "\reval: %d/%d frames", start + k, n);
   }
   std::fprintf(stderr, "\n");
   report_sweep(EvalFrames::stack(rows), c.setup);
   truth.report(c.setup.out_dir, m.name + " · " + c.setup.split + " · routed at the default threshold " + std::to_string(m.default_threshold));
+  sheet.write(c.setup.out_dir + "/contact-sheet.png");
   return 0;
 }
 

@@ -22,6 +22,7 @@
 #include "pipelines/face_frontend.h"
 #include "pipelines/reenact.h"
 #include "tools/commands.h"
+#include "tools/contact_sheet.h"
 
 namespace fiancee::tools {
 
@@ -29,7 +30,6 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr int kProgressEvery = 25;
-constexpr int kHeaderHeight = 24;  // contact sheet: the column titles' band
 
 struct Variant {
   std::string name;
@@ -244,12 +244,6 @@ cv::Mat driver_tile(const cv::Mat& frame, int size, int index) {
   return tile;
 }
 
-void write_rgb(const std::string& path, const cv::Mat& rgb) {
-  cv::Mat bgr;
-  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
-  if (!cv::imwrite(path, bgr)) throw Error(path + ": cannot write image");
-}
-
 struct VariantRun {
   std::vector<FrameObs> frames;
   std::vector<cv::Mat> tiles;  // per sheet frame: the rendered crop
@@ -381,21 +375,6 @@ void print_table(const std::vector<Row>& rows) {
     std::printf("%-10s %6d %14d %10.3f %8.4f %9.3f %10.3f %8.3f %10.3f %8.3f %8.4f %12.3f  %s\n", r.variant.c_str(), r.frames,
                 r.no_driver_face, r.face_found, r.akd_iod, r.sharpness, r.mouth_corr, r.eye_corr, r.mouth_corr_shot, r.eye_corr_shot,
                 r.jitter, r.gflops_share, r.exit_shares.empty() ? "-" : r.exit_shares.c_str());
-}
-
-// Columns of equal square tiles under a band of titles, each title shrunk to fit its tile.
-void write_sheet(const std::string& path, const std::vector<std::string>& titles, const std::vector<std::vector<cv::Mat>>& columns) {
-  const int size = columns.front().front().cols, rows = static_cast<int>(columns.front().size());
-  cv::Mat sheet(kHeaderHeight + rows * size, static_cast<int>(columns.size()) * size, CV_8UC3, cv::Scalar::all(32));
-  for (size_t c = 0; c < columns.size(); ++c) {
-    const int x = static_cast<int>(c) * size;
-    int baseline = 0;
-    const double width = cv::getTextSize(titles[c], cv::FONT_HERSHEY_SIMPLEX, 1.0, 1, &baseline).width;
-    cv::putText(sheet, titles[c], {x + 2, kHeaderHeight - 7}, cv::FONT_HERSHEY_SIMPLEX, std::min(0.5, (size - 4) / width),
-                cv::Scalar::all(255), 1, cv::LINE_AA);
-    for (int r = 0; r < rows; ++r) columns[c][static_cast<size_t>(r)].copyTo(sheet(cv::Rect(x, kHeaderHeight + r * size, size, size)));
-  }
-  write_rgb(path, sheet);
 }
 
 // Rows K evenly spaced over the frames read: the centres of K equal spans.
