@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 
 #include <opencv2/imgproc.hpp>
 
@@ -27,6 +28,33 @@ cv::Point2f clamp_inside(cv::Point2f p, int size) {
 
 }  // namespace
 
+std::optional<Skull> skull(const face::Landmarks& landmarks, int size) {
+  // The rotation from the 3D pose; scale and position by a least-squares fit
+  // of the rotated mean face's eye and nose points, projected orthographically,
+  // to the landmarks. The perspective pose's depth (hence its scale) is
+  // less reliable at turns than its rotation.
+  const face::HeadAngles a = face::estimate_pose(landmarks, size, size);
+  const cv::Matx33d r = face::rotation_from_angles(a);
+  std::vector<cv::Point2d> model, image;
+  for (const auto& p : face::mean_face_points()) {
+    if (p.landmark == 8 || p.landmark == 48 || p.landmark == 54) continue;  // they move with the expression
+    const cv::Vec3d q = r * cv::Vec3d(p.position.x, p.position.y, p.position.z);
+    model.emplace_back(q[0], q[1]);
+    image.emplace_back(landmarks[p.landmark]);
+  }
+  cv::Point2d mm(0, 0), mi(0, 0);
+  for (size_t i = 0; i < model.size(); ++i) mm += model[i], mi += image[i];
+  mm *= 1.0 / double(model.size()), mi *= 1.0 / double(model.size());
+  double num = 0, den = 0;
+  for (size_t i = 0; i < model.size(); ++i) num += (image[i] - mi).dot(model[i] - mm), den += (model[i] - mm).dot(model[i] - mm);
+  const double scale = num / den;
+  const cv::Vec3d c = r * cv::Vec3d(kSkullCentreMm[0], kSkullCentreMm[1], kSkullCentreMm[2]);
+  const Skull s{cv::Point2f(mi + scale * (cv::Point2d(c[0], c[1]) - mm)), float(scale), float(a.roll * kPi / 180.0)};
+  if (!(scale > 0) || !std::isfinite(scale) || !std::isfinite(s.centre.x) || !std::isfinite(s.centre.y) || !std::isfinite(s.roll))
+    return std::nullopt;
+  return s;
+}
+
 Mesh make_mesh(const face::Landmarks& avatar, int size) {
   Mesh m;
   m.size = size;
@@ -41,6 +69,9 @@ Mesh make_mesh(const face::Landmarks& avatar, int size) {
                      std::to_string(size) + " px crop)");
   const cv::Point2f down = (chin - eyes) * (1.f / h), right(-down.y, down.x);
   m.points.assign(avatar.begin(), avatar.end());
+  const auto head = skull(avatar, size);
+  if (!head) throw InputError("avatar landmarks give no head pose for the warp");
+  m.skull = *head;
   // The ring: wide enough to hold the ears, high enough for the hair, below the chin.
   for (int i = 0; i < kRingPoints; ++i) {
     const double t = 2.0 * kPi * i / kRingPoints;
@@ -89,16 +120,15 @@ Mesh make_mesh(const face::Landmarks& avatar, int size) {
 }
 
 std::vector<cv::Point2f> mesh_targets(const Mesh& mesh, const face::Landmarks& target) {
-  std::vector<cv::Point2d> from, to;
-  for (int i : kRigid) {
-    from.emplace_back(mesh.points[i]);
-    to.emplace_back(target[i]);
-  }
-  const cv::Matx23f s = face::fit_similarity(from, to);
+  // A target without a usable pose (not a face's shape) leaves the ring where it is.
+  const Skull from = mesh.skull, to = skull(target, mesh.size).value_or(from);
+  // Image y points down, so this rotation by a positive roll difference is clockwise, as roll is.
+  const float k = to.pixels_per_mm / from.pixels_per_mm, c = k * std::cos(to.roll - from.roll), s = k * std::sin(to.roll - from.roll);
   std::vector<cv::Point2f> out(mesh.points.size());
   std::copy(target.begin(), target.end(), out.begin());
   for (int i = 0; i < kRingPoints; ++i) {
-    out[face::kNumLandmarks + i] = clamp_inside(face::transform(s, mesh.ring[i]), mesh.size);
+    const cv::Point2f d = mesh.ring[i] - from.centre;
+    out[face::kNumLandmarks + i] = clamp_inside(to.centre + cv::Point2f(c * d.x - s * d.y, s * d.x + c * d.y), mesh.size);
   }
   for (size_t i = face::kNumLandmarks + kRingPoints; i < out.size(); ++i) out[i] = mesh.points[i];
   return out;

@@ -63,6 +63,49 @@ TEST(Warp, MovedLandmarksCarryTheirPixels) {
   EXPECT_EQ(out.image.at<cv::Vec3b>(0, 0), img.at<cv::Vec3b>(0, 0));
 }
 
+// Centre and width of the ring's targets.
+std::pair<cv::Point2f, float> ring_of(const std::vector<cv::Point2f>& targets) {
+  cv::Point2f c(0.f, 0.f);
+  float lo = 1e9f, hi = -1e9f;
+  for (int i = 0; i < warp::kRingPoints; ++i) {
+    const auto p = targets[size_t(face::kNumLandmarks + i)];
+    c += p * (1.f / warp::kRingPoints);
+    lo = std::min(lo, p.x), hi = std::max(hi, p.x);
+  }
+  return {c, hi - lo};
+}
+
+TEST(Warp, RingFollowsTheFacesSimilarityMotion) {
+  // The face turns in the image plane, grows and moves: hair and forehead must do the same.
+  const auto lm = head_landmarks();
+  const auto mesh = warp::make_mesh(lm, 256);
+  const float a = 0.15f, k = 1.1f;
+  const cv::Point2f centre = lm[30], shift(5.f, -3.f);
+  auto similar = [&](cv::Point2f p) {
+    const cv::Point2f d = p - centre;
+    return centre + shift + k * cv::Point2f(std::cos(a) * d.x - std::sin(a) * d.y, std::sin(a) * d.x + std::cos(a) * d.y);
+  };
+  face::Landmarks target;
+  for (int i = 0; i < face::kNumLandmarks; ++i) target[i] = similar(lm[i]);
+  const auto out = warp::mesh_targets(mesh, target);
+  for (int i = 0; i < warp::kRingPoints; ++i) {
+    const auto want = similar(mesh.ring[size_t(i)]);
+    if (want.x < 2 || want.y < 2 || want.x > 253 || want.y > 253) continue;  // clamped into the crop
+    EXPECT_LT(cv::norm(out[size_t(face::kNumLandmarks + i)] - want), 2.0) << "ring point " << i;
+  }
+}
+
+TEST(Warp, RingKeepsTheHeadsSizeAndPlaceAtATurn) {
+  // At 40 degrees of yaw the face narrows and slides sideways, the head's outline does not:
+  // a ring that followed the face's own 2D similarity would shrink and slide with it.
+  const auto front = head_landmarks(), turned = head_landmarks({}, 40.f);
+  const auto mesh = warp::make_mesh(front, kSize);
+  const auto [c0, w0] = ring_of(warp::mesh_targets(mesh, front));
+  const auto [c1, w1] = ring_of(warp::mesh_targets(mesh, turned));
+  EXPECT_GT(w1, 0.9f * w0);
+  EXPECT_LT(std::abs(c1.x - c0.x), 0.5f * std::abs(turned[30].x - front[30].x));
+}
+
 TEST(Warp, PartMasksFollowTheTargetMouth) {
   headgen::HeadExpression open;
   open.jaw_open = 1.f;
