@@ -103,8 +103,17 @@ EngineOutput Engine::run(const torch::Tensor& input, const torch::Tensor& key, c
       else
         warning = "predictor of model '" + manifest_.name + "' returned NaN/Inf; frame sent to the backbone";
     }
-    const auto choice = choose_route(r.predicted, gflops, usable ? settings.quality_threshold : 0.0, settings.forced_exit, settings.late);
+    const double threshold = usable ? settings.quality_threshold : 0.0;
+    const auto choice = choose_route(r.predicted, gflops, threshold, settings.forced_exit, settings.late);
     exit[i] = choice.exit;
+    r.wanted_exit = choice.exit;
+    if (!choice.forced && !choice.late && settings.min_exit > choice.exit) {
+      // Held on a costlier exit, one that still qualifies: never below the threshold's quality.
+      int e = std::min(settings.min_exit, backbone);
+      while (e < backbone && !(r.predicted[e] < threshold)) ++e;
+      exit[i] = e;
+      r.held = true;
+    }
     r.forced = choice.forced;
     r.late = choice.late;
   }

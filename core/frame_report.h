@@ -19,6 +19,7 @@ struct RouteSettings {
   int forced_exit = defaults::kPredictedRoute;  // -1 = predicted route; 0..num_exits-1 forces that exit
   bool late = false;               // frame is late downstream (QoS): take the cheapest exit
   bool measure = false;            // also render the backbone and report the taken exit's measured quality (slower)
+  int min_exit = -1;               // the cheapest exit the router may pick (ExitHysteresis holds a costlier one); -1 = any
 };
 
 struct FrameReport {
@@ -27,6 +28,8 @@ struct FrameReport {
   bool forced = false;                 // exit came from RouteSettings::forced_exit
   bool late = false;                   // routed to the cheapest exit because of QoS
   bool fell_back = false;              // chosen exit gave NaN/Inf; backbone used instead
+  int wanted_exit = -1;                // the router's own choice, before RouteSettings::min_exit held a costlier exit
+  bool held = false;                   // exit > wanted_exit because of RouteSettings::min_exit
   bool passthrough = false;            // frame copied unchanged (e.g. no face found)
   std::vector<double> predicted;       // predicted quality per exit (backbone: 0)
   double measured = -1;                // measured distance of the taken exit to the backbone (-1: not measured)

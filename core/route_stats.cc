@@ -9,7 +9,12 @@ void RouteStats::add(const FrameReport& report) {
   if (report.exit >= 0) {
     if (exit_counts_.size() < static_cast<size_t>(report.num_exits)) exit_counts_.resize(report.num_exits, 0);
     ++exit_counts_[report.exit];
+    if (!report.passthrough) {
+      switches_ += last_exit_ >= 0 && report.exit != last_exit_;
+      last_exit_ = report.exit;
+    }
   }
+  held_ += report.held;
   late_ += report.late;
   fell_back_ += report.fell_back;
   passthrough_ += report.passthrough;

@@ -19,13 +19,18 @@ class RouteStats {
   int64_t late_frames() const { return late_; }
   int64_t fallback_frames() const { return fell_back_; }
   int64_t passthrough_frames() const { return passthrough_; }
+  // Rendered frames whose exit differs from the previous rendered frame's.
+  int64_t exit_switches() const { return switches_; }
+  // Frames that exit-hysteresis kept on a costlier exit than the router wanted.
+  int64_t held_frames() const { return held_; }
   double mean_gflops() const;
   double mean_ms() const;
   // GFLOPs saved relative to always running the backbone, as a share of it.
   double saved_share() const;
 
  private:
-  int64_t frames_ = 0, late_ = 0, fell_back_ = 0, passthrough_ = 0;
+  int64_t frames_ = 0, late_ = 0, fell_back_ = 0, passthrough_ = 0, switches_ = 0, held_ = 0;
+  int last_exit_ = -1;
   std::vector<int64_t> exit_counts_;
   double gflops_ = 0, backbone_gflops_ = 0, ms_ = 0;
 };

@@ -66,6 +66,8 @@ GstStructure* fiancee_frame_meta_add(GstBuffer* buffer, const fiancee::FrameRepo
                     "forced", G_TYPE_BOOLEAN, report.forced,
                     "late", G_TYPE_BOOLEAN, report.late,
                     "fell-back", G_TYPE_BOOLEAN, report.fell_back,
+                    "held", G_TYPE_BOOLEAN, report.held,
+                    "wanted-exit", G_TYPE_INT, report.wanted_exit,
                     "passthrough", G_TYPE_BOOLEAN, report.passthrough,
                     "stage-ms", GST_TYPE_STRUCTURE, stages,
                     NULL);

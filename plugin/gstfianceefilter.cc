@@ -12,6 +12,7 @@
 
 #include "core/defaults.h"
 #include "core/element_error.h"
+#include "core/exit_hysteresis.h"
 #include "core/errors.h"
 #include "core/frame_log.h"
 #include "core/frame_report.h"
@@ -31,6 +32,7 @@ constexpr guint kDefaultSummaryInterval = 100;
 constexpr gboolean kDefaultQosDegrade = TRUE;
 constexpr guint kDefaultThreads = 0;  // runtime::set_threads: all cores the process may use
 constexpr guint kMaxThreads = 1024;
+constexpr guint kMaxExitHysteresis = 100000;
 
 enum {
   PROP_0,
@@ -46,6 +48,7 @@ enum {
   PROP_STATS_LOCATION,
   PROP_MEASURE_QUALITY,
   PROP_THREADS,
+  PROP_EXIT_HYSTERESIS,
 };
 
 struct Settings {
@@ -61,6 +64,7 @@ struct Settings {
   std::string stats_location;  // per-frame CSV; "" = none
   bool measure_quality = false;
   guint threads = kDefaultThreads;
+  guint exit_hysteresis = 0;  // frames; 0 = off
 };
 
 struct Impl {
@@ -76,6 +80,7 @@ struct Impl {
   // Streaming thread (and start/stop, which never overlap it).
   std::unique_ptr<fiancee::FramePipeline> pipeline;
   std::unique_ptr<fiancee::FrameLog> frame_log;
+  fiancee::ExitHysteresis hysteresis;
   bool have_size = false;
   int width = 0, height = 0;
 
@@ -144,6 +149,8 @@ GstStructure* stats_structure(const char* name, const Impl& d) {
       "late-frames", G_TYPE_UINT64, static_cast<guint64>(s.late_frames()),
       "fallback-frames", G_TYPE_UINT64, static_cast<guint64>(s.fallback_frames()),
       "passthrough-frames", G_TYPE_UINT64, static_cast<guint64>(s.passthrough_frames()),
+      "exit-switches", G_TYPE_UINT64, static_cast<guint64>(s.exit_switches()),
+      "held-frames", G_TYPE_UINT64, static_cast<guint64>(s.held_frames()),
       "mean-gflops", G_TYPE_DOUBLE, s.mean_gflops(),
       "mean-ms", G_TYPE_DOUBLE, s.mean_ms(),
       "saved-share", G_TYPE_DOUBLE, s.saved_share(),
@@ -177,6 +184,7 @@ GstStructure* summary_structure(const Impl& d) {
       "frames-in-window", G_TYPE_UINT64, static_cast<guint64>(w.frames()),
       "window-late-frames", G_TYPE_UINT64, static_cast<guint64>(w.late_frames()),
       "window-fallback-frames", G_TYPE_UINT64, static_cast<guint64>(w.fallback_frames()),
+      "window-exit-switches", G_TYPE_UINT64, static_cast<guint64>(w.exit_switches()),
       "window-mean-gflops", G_TYPE_DOUBLE, w.mean_gflops(),
       "window-mean-ms", G_TYPE_DOUBLE, w.mean_ms(),
       "window-saved-share", G_TYPE_DOUBLE, w.saved_share(),
@@ -323,6 +331,9 @@ static void gst_fiancee_filter_set_property(GObject* object, guint prop_id, cons
         s.threads = g_value_get_uint(value);
         restart_note = d.loaded;
         break;
+      case PROP_EXIT_HYSTERESIS:
+        s.exit_hysteresis = g_value_get_uint(value);
+        break;
       default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
         break;
@@ -352,6 +363,7 @@ static void gst_fiancee_filter_get_property(GObject* object, guint prop_id, GVal
     case PROP_STATS_LOCATION: g_value_set_string(value, s.stats_location.c_str()); break;
     case PROP_MEASURE_QUALITY: g_value_set_boolean(value, s.measure_quality); break;
     case PROP_THREADS: g_value_set_uint(value, s.threads); break;
+    case PROP_EXIT_HYSTERESIS: g_value_set_uint(value, s.exit_hysteresis); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
 }
@@ -476,6 +488,7 @@ static gboolean gst_fiancee_filter_start(GstBaseTransform* trans) {
     d.loaded = true;
   }
   d.frame_log = std::move(frame_log);
+  d.hysteresis.reset();
   d.pipeline = std::move(pipeline);
   return TRUE;
 }
@@ -643,6 +656,7 @@ static GstFlowReturn gst_fiancee_filter_transform_frame(GstVideoFilter* filter, 
 
   fiancee::RouteSettings rs;
   guint summary_interval;
+  int hold;
   bool qos_degrade;
   std::string model;
   guint64 frame_no;
@@ -653,6 +667,7 @@ static GstFlowReturn gst_fiancee_filter_transform_frame(GstVideoFilter* filter, 
     rs.forced_exit = d.settings.exit;
     rs.measure = d.settings.measure_quality;
     summary_interval = d.settings.summary_interval;
+    hold = static_cast<int>(d.settings.exit_hysteresis);
     qos_degrade = d.settings.qos_degrade;
     model = d.settings.model_location;
     frame_no = static_cast<guint64>(d.stats.frames());
@@ -677,7 +692,9 @@ static GstFlowReturn gst_fiancee_filter_transform_frame(GstVideoFilter* filter, 
   auto phase = fiancee::ErrorPhase::Frame;
   try {
     fiancee::runtime::apply_threads();  // this streaming thread may predate the `threads` setting
+    rs.min_exit = d.hysteresis.floor(hold);
     d.pipeline->process(in, out, rs, report);
+    d.hysteresis.update(report, hold);
 
     phase = fiancee::ErrorPhase::Record;
     fiancee_frame_meta_add(out_frame->buffer, report);
@@ -781,6 +798,13 @@ static void gst_fiancee_filter_class_init(GstFianceeFilterClass* klass) {
                        "Force every frame through this exit (0 = earliest, num-exits - 1 = backbone); -1 = let the "
                        "predictor choose per frame from quality-threshold.",
                        fiancee::defaults::kPredictedRoute, kMaxExit, fiancee::defaults::kPredictedRoute, playing));
+  g_object_class_install_property(gobject_class, PROP_EXIT_HYSTERESIS,
+      g_param_spec_uint("exit-hysteresis", "Exit hysteresis",
+                        "Frames: switch the route down to a cheaper exit only after the predictor has wanted a cheaper "
+                        "one on this many frames in a row; switches up to a costlier exit stay immediate, and a held "
+                        "exit must still be predicted within quality-threshold (else a costlier one is taken). Stops the "
+                        "image from flickering between exits. 0 = off (every frame routed on its own).",
+                        0, kMaxExitHysteresis, 0, playing));
   g_object_class_install_property(gobject_class, PROP_SUMMARY_INTERVAL,
       g_param_spec_uint("summary-interval", "Summary interval",
                         "Post a \"fiancee-summary\" element message on the bus every this many frames (0 = never).",
@@ -808,7 +832,8 @@ static void gst_fiancee_filter_class_init(GstFianceeFilterClass* klass) {
   g_object_class_install_property(gobject_class, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics",
                          "Totals since the element started (GstStructure \"fiancee-stats\"): frames, exit-counts, "
-                         "late-frames, fallback-frames, passthrough-frames, mean-gflops, mean-ms, saved-share, and "
+                         "late-frames, fallback-frames, passthrough-frames, exit-switches (rendered frames whose exit differs from the "
+                         "previous one's), held-frames (kept on a costlier exit by exit-hysteresis), mean-gflops, mean-ms, saved-share, and "
                          "the loaded model's num-exits, scale-factors, metric, metric-unit, device.",
                          GST_TYPE_STRUCTURE, static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 

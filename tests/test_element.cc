@@ -845,6 +845,7 @@ struct FakeScript {
   double ms = 1.0;               // report.total_ms
   bool passthrough = false;
   int threads_seen = 0;          // at::get_num_threads() inside the last process()
+  std::vector<int> wanted;       // the router's exit per frame (cycled); empty = the backbone
 };
 FakeScript g_script;
 
@@ -870,7 +871,12 @@ class FakePipeline : public fiancee::FramePipeline {
       std::copy(in.data + y * in.stride, in.data + y * in.stride + in.width * in.channels, out.data + y * out.stride);
     static const double gflops[3] = {1.0, 2.0, 4.0};
     report.num_exits = 3;
-    report.exit = settings.forced_exit >= 0 ? settings.forced_exit : settings.late ? 0 : 2;
+    report.wanted_exit = g_script.wanted.empty() ? 2 : g_script.wanted[size_t(frames_) % g_script.wanted.size()];
+    report.exit = settings.forced_exit >= 0 ? settings.forced_exit : settings.late ? 0 : report.wanted_exit;
+    if (settings.forced_exit < 0 && !settings.late && settings.min_exit > report.exit) {  // the engine's rule
+      report.exit = settings.min_exit;
+      report.held = true;
+    }
     report.forced = settings.forced_exit >= 0;
     report.late = settings.late && !report.forced;
     report.predicted = {0.3, 0.2, 0.0};
@@ -1126,6 +1132,40 @@ TEST(FilterBase, FlushResetsQos) {
   ASSERT_NE(out, nullptr);
   EXPECT_FALSE(meta_bool(meta_of(out), "late"));
   gst_buffer_unref(out);
+}
+
+TEST(FilterBase, ExitHysteresisSetWhilePlayingCutsSwitches) {
+  Harness t(make_fake());
+  auto* spec = G_PARAM_SPEC_UINT(g_object_class_find_property(G_OBJECT_GET_CLASS(t.element()), "exit-hysteresis"));
+  ASSERT_NE(spec, nullptr);
+  EXPECT_EQ(spec->default_value, 0u);
+  EXPECT_TRUE(G_PARAM_SPEC(spec)->flags & GST_PARAM_MUTABLE_PLAYING);
+  g_script.wanted = {0, 0, 1};  // a predictor wobbling around the threshold
+  auto run = [&](int frames) {
+    std::vector<int> exits;
+    for (int i = 0; i < frames; ++i) {
+      GstBuffer* out = t.process();
+      EXPECT_NE(out, nullptr);
+      if (!out) break;
+      exits.push_back(meta_int(meta_of(out), "exit"));
+      gst_buffer_unref(out);
+    }
+    return exits;
+  };
+  auto switches = [&] { return stats_uint64(t.element(), "exit-switches"); };
+  EXPECT_EQ(run(9), (std::vector<int>{0, 0, 1, 0, 0, 1, 0, 0, 1}));  // off: every wobble switches
+  EXPECT_EQ(switches(), 5u);
+  g_object_set(t.element(), "exit-hysteresis", 3u, NULL);  // while PLAYING
+  EXPECT_EQ(run(9), (std::vector<int>{0, 0, 1, 1, 1, 1, 1, 1, 1}));  // up at once, never 3 calm frames to go down
+  EXPECT_EQ(switches(), 7u);  // 1 -> 0 across the change, then 0 -> 1 once
+  GstBuffer* out = t.process();
+  ASSERT_NE(out, nullptr);
+  EXPECT_TRUE(meta_bool(meta_of(out), "held"));
+  EXPECT_EQ(meta_int(meta_of(out), "wanted-exit"), 0);
+  gst_buffer_unref(out);
+  g_object_set(t.element(), "exit-hysteresis", 0u, NULL);
+  EXPECT_EQ(run(3), (std::vector<int>{0, 1, 0}));
+  EXPECT_TRUE(texts(t.messages(), GST_MESSAGE_ERROR).empty());
 }
 
 TEST(FilterBase, OddStridesArePassedThrough) {

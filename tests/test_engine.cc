@@ -134,6 +134,30 @@ TEST(Engine, HugeThresholdTakesCheapestBranch) {
   for (const auto& r : f.engine->run(input, key, s).reports) EXPECT_EQ(r.exit, 0);
 }
 
+TEST(Engine, MinExitHoldsACostlierExitThatStillQualifies) {
+  Fixture f;
+  auto [input, key] = f.frames(3);
+  RouteSettings s;
+  s.quality_threshold = 1e9;  // every exit qualifies: the router wants exit 0
+  s.min_exit = 2;
+  for (const auto& r : f.engine->run(input, key, s).reports) {
+    EXPECT_EQ(r.wanted_exit, 0);
+    EXPECT_EQ(r.exit, 2);
+    EXPECT_TRUE(r.held);
+  }
+  s.quality_threshold = 0.0;  // no branch qualifies: the backbone, not held
+  for (const auto& r : f.engine->run(input, key, s).reports) {
+    EXPECT_EQ(r.exit, 3);
+    EXPECT_FALSE(r.held);
+  }
+  s.quality_threshold = 1e9;
+  s.forced_exit = 1;  // a forced exit wins over the hold
+  for (const auto& r : f.engine->run(input, key, s).reports) {
+    EXPECT_EQ(r.exit, 1);
+    EXPECT_FALSE(r.held);
+  }
+}
+
 TEST(Engine, ReportsStageTimesAndCost) {
   Fixture f;
   auto [input, key] = f.frames(1);

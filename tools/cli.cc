@@ -223,7 +223,8 @@ const std::vector<Command>& commands() {
         text("--out", "DIR", "out/eval-photo", "where eval-photo.csv, contact-sheet.png and frames/ go"),
         number("--threshold", "T", "the package's", "the routed variant's quality threshold"),
         integer("--sheet-frames", "K", "6", "evenly spaced frames shown as the contact sheet's rows"),
-        text("--variants", "LIST", "all", "comma-separated variants to run, e.g. warp-only,routed (names as in the table)")},
+        text("--variants", "LIST", "all", "comma-separated variants to run, e.g. warp-only,routed (names as in the table)"),
+        integer("--exit-hysteresis", "N", "0", "also run routed-held: routed with the element's exit-hysteresis=N (frames)")},
        eval_photo},
   };
   return table;

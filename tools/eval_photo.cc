@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/errors.h"
+#include "core/exit_hysteresis.h"
 #include "datasets/face_videos.h"
 #include "pipelines/face_frontend.h"
 #include "pipelines/reenact.h"
@@ -35,10 +36,11 @@ struct Variant {
   std::string name;
   bool refine = true;
   RouteSettings route;
+  int hold = 0;  // exit-hysteresis, frames (0 = off)
 };
 
-// warp-only, exit0..exit{n-2}, backbone, routed.
-std::vector<Variant> variants(const PipelineInfo& info, double threshold) {
+// warp-only, exit0..exit{n-2}, backbone, routed, and routed-held with exit-hysteresis when hold > 0.
+std::vector<Variant> variants(const PipelineInfo& info, double threshold, int hold) {
   std::vector<Variant> out{{"warp-only", false, {}}};
   for (int e = 0; e < info.num_exits; ++e) {
     Variant v{e + 1 == info.num_exits ? "backbone" : "exit" + std::to_string(e), true, {}};
@@ -48,12 +50,17 @@ std::vector<Variant> variants(const PipelineInfo& info, double threshold) {
   Variant routed{"routed", true, {}};
   routed.route.quality_threshold = threshold;
   out.push_back(routed);
+  if (hold > 0) {
+    routed.name = "routed-held";
+    routed.hold = hold;
+    out.push_back(routed);
+  }
   return out;
 }
 
 // --variants: "all", or names from variants(); an unknown name is an error listing the valid ones.
-std::vector<Variant> chosen_variants(const PipelineInfo& info, double threshold, const std::vector<std::string>& wanted) {
-  const auto all = variants(info, threshold);
+std::vector<Variant> chosen_variants(const PipelineInfo& info, double threshold, int hold, const std::vector<std::string>& wanted) {
+  const auto all = variants(info, threshold, hold);
   if (wanted == std::vector<std::string>{"all"}) return all;
   std::vector<Variant> out;
   std::string valid;
@@ -157,6 +164,7 @@ struct Row {
   int frames = 0, no_driver_face = 0;
   double face_found = kNaN, akd_iod = kNaN, sharpness = kNaN, mouth_corr = kNaN, eye_corr = kNaN, jitter = kNaN, gflops_share = kNaN;
   double mouth_corr_shot = kNaN, eye_corr_shot = kNaN;  // shot_centred_pearson
+  double switches = kNaN;   // refined variants: exit switches per 100 rendered frames
   std::string exit_shares;  // refined variants: share of rendered frames per exit, ';'-separated, exit 0 first
 };
 
@@ -257,12 +265,16 @@ VariantRun run_variant(const Setup& setup, const Variant& v, face::FaceFrontEnd&
   const auto pipeline = make_reenact_pipeline(options);
   VariantRun run;
   cv::Mat out;
+  ExitHysteresis hysteresis;  // as the element applies exit-hysteresis
   reenact::for_each_frame(setup.driver, [&](const cv::Mat& frame) {
     const int i = static_cast<int>(run.frames.size());
     out.create(frame.size(), CV_8UC3);
     FrameReport report;
+    RouteSettings route = v.route;
+    route.min_exit = hysteresis.floor(v.hold);
     pipeline->process({frame.data, frame.cols, frame.rows, static_cast<int>(frame.step), 3},
-                      {out.data, out.cols, out.rows, static_cast<int>(out.step), 3}, v.route, report);
+                      {out.data, out.cols, out.rows, static_cast<int>(out.step), 3}, route, report);
+    hysteresis.update(report, v.hold);
     run.frames.push_back(observe(*pipeline, report, out, detector));
     const auto sheet = std::find(setup.sheet_frames.begin(), setup.sheet_frames.end(), i);
     if (sheet != setup.sheet_frames.end()) {
@@ -328,7 +340,16 @@ Row summarise(const Setup& setup, const Variant& v, const std::vector<FrameObs>&
   if (!csv) throw Error(csv_path + ": cannot write CSV");
   r.face_found = mean(found), r.akd_iod = mean(akd), r.sharpness = mean(sharp), r.jitter = mean(jitter), r.gflops_share = mean(gflops);
   openings.correlate(r);
-  if (v.refine) r.exit_shares = exit_shares(frames, setup.info.num_exits);
+  if (v.refine) {
+    r.exit_shares = exit_shares(frames, setup.info.num_exits);
+    int last = -1, switches = 0, rendered = 0;
+    for (const auto& f : frames) {
+      if (!f.rendered || f.exit < 0) continue;
+      switches += last >= 0 && f.exit != last;
+      last = f.exit, ++rendered;
+    }
+    r.switches = rendered ? 100.0 * switches / rendered : kNaN;
+  }
   return r;
 }
 
@@ -360,21 +381,22 @@ Row motion_row(const std::vector<FrameObs>& frames, const std::vector<std::optio
 void write_csv(const std::string& path, const std::vector<Row>& rows) {
   std::ofstream csv(path);
   csv << "variant,frames,no_driver_face,face_found,akd_iod,sharpness,mouth_corr,eye_corr,mouth_corr_shot,eye_corr_shot,jitter,gflops_share,"
-         "exit_shares\n";
+         "exit_switches_per_100,exit_shares\n";
   for (const auto& r : rows)
     csv << r.variant << "," << r.frames << "," << r.no_driver_face << "," << r.face_found << "," << r.akd_iod << "," << r.sharpness << ","
         << r.mouth_corr << "," << r.eye_corr << "," << r.mouth_corr_shot << "," << r.eye_corr_shot << "," << r.jitter << ","
-        << r.gflops_share << "," << r.exit_shares << "\n";
+        << r.gflops_share << "," << r.switches << "," << r.exit_shares << "\n";
   if (!csv) throw Error(path + ": cannot write CSV");
 }
 
 void print_table(const std::vector<Row>& rows) {
-  std::printf("%-10s %6s %14s %10s %8s %9s %10s %8s %10s %8s %8s %12s  %s\n", "variant", "frames", "no_driver_face", "face_found",
-              "akd_iod", "sharpness", "mouth_corr", "eye_corr", "mouth_shot", "eye_shot", "jitter", "gflops_share", "exit_shares");
+  std::printf("%-11s %6s %14s %10s %8s %9s %10s %8s %10s %8s %8s %12s %12s  %s\n", "variant", "frames", "no_driver_face", "face_found",
+              "akd_iod", "sharpness", "mouth_corr", "eye_corr", "mouth_shot", "eye_shot", "jitter", "gflops_share", "switches/100",
+              "exit_shares");
   for (const auto& r : rows)
-    std::printf("%-10s %6d %14d %10.3f %8.4f %9.3f %10.3f %8.3f %10.3f %8.3f %8.4f %12.3f  %s\n", r.variant.c_str(), r.frames,
+    std::printf("%-11s %6d %14d %10.3f %8.4f %9.3f %10.3f %8.3f %10.3f %8.3f %8.4f %12.3f %12.1f  %s\n", r.variant.c_str(), r.frames,
                 r.no_driver_face, r.face_found, r.akd_iod, r.sharpness, r.mouth_corr, r.eye_corr, r.mouth_corr_shot, r.eye_corr_shot,
-                r.jitter, r.gflops_share, r.exit_shares.empty() ? "-" : r.exit_shares.c_str());
+                r.jitter, r.gflops_share, r.switches, r.exit_shares.empty() ? "-" : r.exit_shares.c_str());
 }
 
 // Rows K evenly spaced over the frames read: the centres of K equal spans.
@@ -421,7 +443,7 @@ int eval_photo(const Options& args) {
   columns[0].resize(setup.sheet_frames.size());
   columns[1].assign(setup.sheet_frames.size(), setup.avatar);
   std::vector<Row> rows;
-  for (const auto& v : chosen_variants(setup.info, threshold, args.list("--variants", "all"))) {
+  for (const auto& v : chosen_variants(setup.info, threshold, args.integer("--exit-hysteresis", 0), args.list("--variants", "all"))) {
     auto run = run_variant(setup, v, detector, columns[0]);
     if (rows.empty()) rows.push_back(motion_row(run.frames, driver, setup.out_dir + "/motion.csv"));
     rows.push_back(summarise(setup, v, run.frames, driver));
