@@ -49,6 +49,7 @@ std::vector<Variant> variants(const PipelineInfo& info, double threshold, int ho
   }
   Variant routed{"routed", true, {}};
   routed.route.quality_threshold = threshold;
+  routed.route.measure = true;  // for its misses: also renders the backbone
   out.push_back(routed);
   if (hold > 0) {
     routed.name = "routed-held";
@@ -165,6 +166,7 @@ struct Row {
   double face_found = kNaN, akd_iod = kNaN, sharpness = kNaN, mouth_corr = kNaN, eye_corr = kNaN, jitter = kNaN, gflops_share = kNaN;
   double mouth_corr_shot = kNaN, eye_corr_shot = kNaN;  // shot_centred_pearson
   double switches = kNaN;   // refined variants: exit switches per 100 rendered frames
+  double misses = kNaN;     // routed variants: share of rendered frames whose exit measured at or above the threshold
   std::string exit_shares;  // refined variants: share of rendered frames per exit, ';'-separated, exit 0 first
 };
 
@@ -233,12 +235,14 @@ struct FrameObs {
   double detail = kNaN;             // detail() of the rendered crop inside trace().target
   double gflops = 0;
   int exit = -1;
+  double measured = kNaN;           // routed variants: the taken exit's distance to the backbone
 };
 
 FrameObs observe(const ReenactPipeline& pipeline, const FrameReport& report, const cv::Mat& out, face::FaceFrontEnd& detector) {
   const auto& t = pipeline.trace();
   if (!t.face || report.passthrough) return {};
-  return {true, landmarks_of(detector, out), t.target_out, detail(t.rendered, t.target), report.gflops, report.exit};
+  return {true, landmarks_of(detector, out), t.target_out, detail(t.rendered, t.target), report.gflops, report.exit,
+          report.measured >= 0 ? report.measured : kNaN};
 }
 
 cv::Mat grey_tile(int size) { return cv::Mat(size, size, CV_8UC3, cv::Scalar::all(128)); }
@@ -349,6 +353,12 @@ Row summarise(const Setup& setup, const Variant& v, const std::vector<FrameObs>&
       last = f.exit, ++rendered;
     }
     r.switches = rendered ? 100.0 * switches / rendered : kNaN;
+    if (v.route.measure) {
+      std::vector<double> miss;
+      for (const auto& f : frames)
+        if (f.rendered && std::isfinite(f.measured)) miss.push_back(f.measured >= v.route.quality_threshold ? 1 : 0);
+      r.misses = mean(miss);
+    }
   }
   return r;
 }
@@ -381,22 +391,22 @@ Row motion_row(const std::vector<FrameObs>& frames, const std::vector<std::optio
 void write_csv(const std::string& path, const std::vector<Row>& rows) {
   std::ofstream csv(path);
   csv << "variant,frames,no_driver_face,face_found,akd_iod,sharpness,mouth_corr,eye_corr,mouth_corr_shot,eye_corr_shot,jitter,gflops_share,"
-         "exit_switches_per_100,exit_shares\n";
+         "exit_switches_per_100,misses,exit_shares\n";
   for (const auto& r : rows)
     csv << r.variant << "," << r.frames << "," << r.no_driver_face << "," << r.face_found << "," << r.akd_iod << "," << r.sharpness << ","
         << r.mouth_corr << "," << r.eye_corr << "," << r.mouth_corr_shot << "," << r.eye_corr_shot << "," << r.jitter << ","
-        << r.gflops_share << "," << r.switches << "," << r.exit_shares << "\n";
+        << r.gflops_share << "," << r.switches << "," << r.misses << "," << r.exit_shares << "\n";
   if (!csv) throw Error(path + ": cannot write CSV");
 }
 
 void print_table(const std::vector<Row>& rows) {
-  std::printf("%-11s %6s %14s %10s %8s %9s %10s %8s %10s %8s %8s %12s %12s  %s\n", "variant", "frames", "no_driver_face", "face_found",
+  std::printf("%-11s %6s %14s %10s %8s %9s %10s %8s %10s %8s %8s %12s %12s %6s  %s\n", "variant", "frames", "no_driver_face", "face_found",
               "akd_iod", "sharpness", "mouth_corr", "eye_corr", "mouth_shot", "eye_shot", "jitter", "gflops_share", "switches/100",
-              "exit_shares");
+              "misses", "exit_shares");
   for (const auto& r : rows)
-    std::printf("%-11s %6d %14d %10.3f %8.4f %9.3f %10.3f %8.3f %10.3f %8.3f %8.4f %12.3f %12.1f  %s\n", r.variant.c_str(), r.frames,
+    std::printf("%-11s %6d %14d %10.3f %8.4f %9.3f %10.3f %8.3f %10.3f %8.3f %8.4f %12.3f %12.1f %6.3f  %s\n", r.variant.c_str(), r.frames,
                 r.no_driver_face, r.face_found, r.akd_iod, r.sharpness, r.mouth_corr, r.eye_corr, r.mouth_corr_shot, r.eye_corr_shot,
-                r.jitter, r.gflops_share, r.switches, r.exit_shares.empty() ? "-" : r.exit_shares.c_str());
+                r.jitter, r.gflops_share, r.switches, r.misses, r.exit_shares.empty() ? "-" : r.exit_shares.c_str());
 }
 
 // Rows K evenly spaced over the frames read: the centres of K equal spans.
