@@ -17,7 +17,7 @@ mkdir -p "$out"/{validation,test,astronaut-megamind,sample-avatar-megamind,astro
 $F eval "$pkg" --split validation --frames 200 --threshold-step 0.005 --max-threshold 0.08 --out "$out/validation" | tee "$out/validation/eval.txt"
 $F eval "$pkg" --split test --frames 200 --threshold-step 0.005 --max-threshold 0.08 --out "$out/test" | tee "$out/test/eval.txt"
 # Real photos (held out of training) driven by the real clip.
-$F eval-photo "$pkg" --photo "$photo" --driver "$clip" --frames 270 --out "$out/astronaut-megamind" | tee "$out/astronaut-megamind/eval.txt"
+$F eval-photo "$pkg" --photo "$photo" --driver "$clip" --frames 270 --exit-hysteresis 15 --out "$out/astronaut-megamind" | tee "$out/astronaut-megamind/eval.txt"
 $F eval-photo "$pkg" --photo "$pkg/source.png" --driver "$clip" --frames 270 --out "$out/sample-avatar-megamind" \
   | tee "$out/sample-avatar-megamind/eval.txt"
 # Head turns up to 45 degrees: a procedural driver (an identity never trained on).
