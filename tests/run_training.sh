@@ -57,7 +57,7 @@ echo "ok 4 - resume"
 
 # Evaluation of the refiner on held-out procedural identities (threshold sweep).
 "$FIANCEE" eval "$tmp/w/package" --frames 6 --out "$tmp/eval" > "$tmp/eval.txt" 2>&1 || { cat "$tmp/eval.txt"; fail "eval (reenact)"; }
-for f in sweep.csv per_exit.csv exit_shares.png; do [ -s "$tmp/eval/$f" ] || fail "eval (reenact) wrote no $f"; done
+for f in sweep.csv per_exit.csv exit_shares.png truth.csv contact-sheet.png; do [ -s "$tmp/eval/$f" ] || fail "eval (reenact) wrote no $f"; done
 echo "ok 5 - eval on held-out procedural identities"
 
 # The guide database from a real clip (the demo package's branches take a guide): keys from the face front end.
@@ -70,8 +70,8 @@ if [ -f "$clip" ]; then
   echo "ok 5a - build-db from a video"
   # A photo animated by the real clip: every variant, the checks' CSV and the contact sheet.
   "$FIANCEE" eval-photo "$tmp/w/package" --photo "$tmp/w/package/source.png" --driver "$clip" --frames 6 --sheet-frames 2 \
-    --out "$tmp/peval" > "$tmp/peval.txt" 2>&1 || { cat "$tmp/peval.txt"; fail "eval-photo"; }
-  for v in warp-only exit0 backbone routed; do grep -q "^$v," "$tmp/peval/eval-photo.csv" || fail "eval-photo: no $v row"; done
+    --exit-hysteresis 3 --out "$tmp/peval" > "$tmp/peval.txt" 2>&1 || { cat "$tmp/peval.txt"; fail "eval-photo"; }
+  for v in warp-only exit0 backbone routed routed-held; do grep -q "^$v," "$tmp/peval/eval-photo.csv" || fail "eval-photo: no $v row"; done
   [ -s "$tmp/peval/contact-sheet.png" ] || fail "eval-photo wrote no contact sheet"
   echo "ok 5b - eval-photo on a real driver"
 else
