@@ -20,9 +20,9 @@
 #include "core/package.h"
 #include "core/router.h"
 #include "datasets/reenact_data.h"
+#include "pipelines/reenact_inputs.h"
 #include "tools/commands.h"
 #include "tools/contact_sheet.h"
-#include "pipelines/reenact_inputs.h"
 #include "tools/eval_report.h"
 
 namespace fiancee::tools {

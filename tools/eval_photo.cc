@@ -13,12 +13,14 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <numeric>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/errors.h"
 #include "core/exit_hysteresis.h"
+#include "core/route_stats.h"
 #include "datasets/face_videos.h"
 #include "pipelines/face_frontend.h"
 #include "pipelines/reenact.h"
@@ -259,6 +261,7 @@ cv::Mat driver_tile(const cv::Mat& frame, int size, int index) {
 struct VariantRun {
   std::vector<FrameObs> frames;
   std::vector<cv::Mat> tiles;  // per sheet frame: the rendered crop
+  RouteStats stats;            // the element's counters over the same reports (exit switches)
 };
 
 // One fresh pipeline over the driver's first setup.frames frames. The first
@@ -279,6 +282,7 @@ VariantRun run_variant(const Setup& setup, const Variant& v, face::FaceFrontEnd&
     pipeline->process({frame.data, frame.cols, frame.rows, static_cast<int>(frame.step), 3},
                       {out.data, out.cols, out.rows, static_cast<int>(out.step), 3}, route, report);
     hysteresis.update(report, v.hold);
+    run.stats.add(report);
     run.frames.push_back(observe(*pipeline, report, out, detector));
     const auto sheet = std::find(setup.sheet_frames.begin(), setup.sheet_frames.end(), i);
     if (sheet != setup.sheet_frames.end()) {
@@ -312,8 +316,8 @@ std::string exit_shares(const std::vector<FrameObs>& frames, int num_exits) {
   return out;
 }
 
-Row summarise(const Setup& setup, const Variant& v, const std::vector<FrameObs>& frames,
-              const std::vector<std::optional<Openness>>& driver) {
+Row summarise(const Setup& setup, const Variant& v, const VariantRun& run, const std::vector<std::optional<Openness>>& driver) {
+  const auto& frames = run.frames;
   Row r;
   r.variant = v.name;
   r.frames = static_cast<int>(frames.size());
@@ -346,13 +350,9 @@ Row summarise(const Setup& setup, const Variant& v, const std::vector<FrameObs>&
   openings.correlate(r);
   if (v.refine) {
     r.exit_shares = exit_shares(frames, setup.info.num_exits);
-    int last = -1, switches = 0, rendered = 0;
-    for (const auto& f : frames) {
-      if (!f.rendered || f.exit < 0) continue;
-      switches += last >= 0 && f.exit != last;
-      last = f.exit, ++rendered;
-    }
-    r.switches = rendered ? 100.0 * switches / rendered : kNaN;
+    const auto& counts = run.stats.exit_counts();
+    const int64_t routed = std::accumulate(counts.begin(), counts.end(), int64_t(0));
+    r.switches = routed ? 100.0 * double(run.stats.exit_switches()) / double(routed) : kNaN;
     if (v.route.measure) {
       std::vector<double> miss;
       for (const auto& f : frames)
@@ -456,7 +456,7 @@ int eval_photo(const Options& args) {
   for (const auto& v : chosen_variants(setup.info, threshold, args.integer("--exit-hysteresis", 0), args.list("--variants", "all"))) {
     auto run = run_variant(setup, v, detector, columns[0]);
     if (rows.empty()) rows.push_back(motion_row(run.frames, driver, setup.out_dir + "/motion.csv"));
-    rows.push_back(summarise(setup, v, run.frames, driver));
+    rows.push_back(summarise(setup, v, run, driver));
     titles.push_back(v.name);
     columns.push_back(std::move(run.tiles));
   }
