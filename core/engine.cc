@@ -66,6 +66,17 @@ Engine::Engine(std::shared_ptr<ExitGraph> graph, Manifest manifest, std::shared_
   channels_last_ = graph_->set_channels_last(device_.is_cpu() && runtime::channels_last());
 }
 
+double Engine::routing_threshold(const std::string& sf, const RouteSettings& settings) {
+  const auto it = calibrations_.find(sf);
+  if (!(settings.target_miss_rate > 0) || it == calibrations_.end()) return settings.quality_threshold;
+  auto& c = margin_cache_;
+  if (c.scale_factor != sf || c.threshold != settings.quality_threshold || c.rate != settings.target_miss_rate) {
+    c.margin = conformal_margin(it->second, manifest_.scale_factor(sf).route_gflops, settings.quality_threshold, settings.target_miss_rate);
+    c.scale_factor = sf, c.threshold = settings.quality_threshold, c.rate = settings.target_miss_rate;
+  }
+  return settings.quality_threshold - c.margin;
+}
+
 EngineOutput Engine::run(const torch::Tensor& input, const torch::Tensor& key, const RouteSettings& settings) {
   torch::NoGradGuard no_grad;
   const auto total_t0 = std::chrono::steady_clock::now();
@@ -84,6 +95,8 @@ EngineOutput Engine::run(const torch::Tensor& input, const torch::Tensor& key, c
       return graph_->predict(sf, x, key.defined() ? key.to(device_) : key).to(torch::kCPU, torch::kDouble).clamp_min(0);
     });
 
+  const double routed_threshold = routing_threshold(sf, settings);
+  const bool budget = settings.latency_budget_ms > 0 && settings.route_ms.size() == size_t(n_exits);
   EngineOutput out;
   out.reports.resize(n);
   std::vector<int> exit(n);
@@ -103,7 +116,8 @@ EngineOutput Engine::run(const torch::Tensor& input, const torch::Tensor& key, c
       else
         warning = "predictor of model '" + manifest_.name + "' returned NaN/Inf; frame sent to the backbone";
     }
-    const double threshold = usable ? settings.quality_threshold : 0.0;
+    const double threshold = usable ? routed_threshold : 0.0;
+    r.threshold = threshold;
     const auto choice = choose_route(r.predicted, gflops, threshold, settings.forced_exit, settings.late);
     exit[i] = choice.exit;
     r.wanted_exit = choice.exit;
@@ -114,6 +128,11 @@ EngineOutput Engine::run(const torch::Tensor& input, const torch::Tensor& key, c
       exit[i] = e;
       r.held = true;
     }
+    if (budget && !choice.forced && !choice.late) {
+      exit[i] = fit_budget(exit[i], r.predicted, gflops, threshold, settings.route_ms, settings.latency_budget_ms);
+      r.budget_limited = !(r.predicted[exit[i]] < threshold) && exit[i] != backbone;
+    }
+    r.held = r.held && exit[i] > choice.exit;  // the budget may have undone the hold
     r.forced = choice.forced;
     r.late = choice.late;
   }

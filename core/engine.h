@@ -7,10 +7,12 @@
 
 #include <torch/types.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "core/calibration.h"
 #include "core/frame_report.h"
 #include "core/manifest.h"
 
@@ -38,6 +40,10 @@ class Engine {
   // input [N,C,H,W] float (any device); key [N,D] guide/predictor key or undefined.
   EngineOutput run(const torch::Tensor& input, const torch::Tensor& key, const RouteSettings& settings);
 
+  // Calibration frames per scale factor (Package::calibrations()), for RouteSettings::target_miss_rate.
+  void set_calibrations(std::map<std::string, Calibration> calibrations) { calibrations_ = std::move(calibrations); }
+  bool calibrated(const std::string& scale_factor) const { return calibrations_.count(scale_factor) > 0; }
+
   const Manifest& manifest() const { return manifest_; }
   const torch::Device& device() const { return device_; }
   int num_exits() const { return manifest_.num_exits(); }
@@ -50,6 +56,15 @@ class Engine {
   torch::Device device_;
   std::shared_ptr<QualityMetric> metric_;  // made on the first measured frame
   bool channels_last_ = false;             // CPU: activations and weights in NHWC (runtime::channels_last)
+  std::map<std::string, Calibration> calibrations_;
+  // The last conformal margin: settings change rarely, the search costs a few ms.
+  struct {
+    std::string scale_factor;
+    double threshold = -1, rate = -1, margin = 0;
+  } margin_cache_;
+
+  // quality_threshold minus the calibrated margin (or unchanged: no target, no calibration).
+  double routing_threshold(const std::string& scale_factor, const RouteSettings& settings);
 };
 
 }  // namespace fiancee

@@ -12,7 +12,7 @@ FrameLog::FrameLog(const std::string& path, int num_exits) : path_(path), num_ex
   file_ = std::fopen(path.c_str(), "w");
   if (!file_) throw FrameLogError("stats-location '" + path + "': cannot open for writing: " + std::strerror(errno));
   std::ostringstream header;
-  header << "frame,pts_ns,exit,forced,late,fell_back,passthrough,scale_factor,gflops,backbone_gflops,ms,measured_quality";
+  header << "frame,pts_ns,exit,forced,late,fell_back,passthrough,scale_factor,gflops,backbone_gflops,ms,measured_quality,frame_ms,routed_threshold,held,budget_limited,over_budget";
   for (int e = 0; e < num_exits; ++e) header << ",predicted_exit" << e;
   header << "\n";
   put(header.str());
@@ -28,6 +28,7 @@ void FrameLog::write(uint64_t frame, int64_t pts_ns, const FrameReport& r) {
   line << frame << "," << pts_ns << "," << r.exit << "," << r.forced << "," << r.late << "," << r.fell_back << ","
        << r.passthrough << "," << r.scale_factor << "," << r.gflops << "," << r.backbone_gflops << "," << r.total_ms << ",";
   if (r.measured >= 0) line << r.measured;
+  line << "," << r.frame_ms << "," << r.threshold << "," << r.held << "," << r.budget_limited << "," << r.over_budget;
   for (int e = 0; e < num_exits_; ++e) {
     line << ",";
     if (e < static_cast<int>(r.predicted.size())) line << r.predicted[e];

@@ -20,6 +20,9 @@ struct RouteSettings {
   bool late = false;               // frame is late downstream (QoS): take the cheapest exit
   bool measure = false;            // also render the backbone and report the taken exit's measured quality (slower)
   int min_exit = -1;               // the cheapest exit the router may pick (ExitHysteresis holds a costlier one); -1 = any
+  double target_miss_rate = 0;     // > 0: predictions get the package's conformal margin for this miss rate (core/calibration.h); 0 = off
+  double latency_budget_ms = 0;    // > 0: the route must fit this time per frame (fit_budget); 0 = off
+  std::vector<double> route_ms;    // estimated time per exit for the budget (RouteTimes); empty = not yet known
 };
 
 struct FrameReport {
@@ -30,13 +33,17 @@ struct FrameReport {
   bool fell_back = false;              // chosen exit gave NaN/Inf; backbone used instead
   int wanted_exit = -1;                // the router's own choice, before RouteSettings::min_exit held a costlier exit
   bool held = false;                   // exit > wanted_exit because of RouteSettings::min_exit
+  double threshold = 0;                // what the predictions were compared with: the quality threshold minus the calibrated margin
+  bool budget_limited = false;         // the latency budget took an exit not predicted below the threshold (a quality miss)
   bool passthrough = false;            // frame copied unchanged (e.g. no face found)
   std::vector<double> predicted;       // predicted quality per exit (backbone: 0)
   double measured = -1;                // measured distance of the taken exit to the backbone (-1: not measured)
   double gflops = 0;                   // GFLOPs of the route taken (from the manifest)
   double backbone_gflops = 0;
   std::vector<std::pair<std::string, double>> stage_ms;  // wall time per stage
-  double total_ms = 0;
+  double total_ms = 0;                 // the engine's time per frame
+  double frame_ms = 0;                 // the element's whole time for the frame (front end, engine, framing); 0 = not measured
+  bool over_budget = false;            // frame_ms exceeded RouteSettings::latency_budget_ms
   std::string scale_factor;
   std::string warning;                 // non-empty: post as a warning, processing went on
 };

@@ -93,6 +93,7 @@ Manifest Manifest::parse(const std::string& text, const std::string& origin) {
     ScaleFactorEntry e;
     e.name = name;
     e.weights = s.string("weights");
+    e.calibration = s.string("calibration", "");
     const JsonReader g = s.array("route_gflops");
     for (const JsonReader& v : g.items()) {
       e.route_gflops.push_back(v.as_number());
@@ -154,8 +155,10 @@ std::string Manifest::dump() const {
   j["metric"] = {{"name", metric}, {"unit", metric_unit}, {"default_threshold", default_threshold}};
   j["weights"] = weights;
   j["scale_factors"] = json::array();
-  for (const auto& e : scale_factors)
+  for (const auto& e : scale_factors) {
     j["scale_factors"].push_back({{"name", e.name}, {"weights", e.weights}, {"route_gflops", e.route_gflops}});
+    if (!e.calibration.empty()) j["scale_factors"].back()["calibration"] = e.calibration;
+  }
   j["default_scale_factor"] = default_scale_factor;
   if (guide_database)
     j["guide_database"] = {{"prefix", guide_database->prefix},

@@ -27,6 +27,7 @@ struct ScaleFactorEntry {
   std::string name;                 // "1/8"
   std::string weights;              // branches + predictor of this scale factor
   std::vector<double> route_gflops; // one per exit; the last is the backbone
+  std::string calibration;          // optional: predicted and measured quality on calibration frames (core/calibration.h)
 };
 
 struct GuideDatabaseEntry {

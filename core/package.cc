@@ -22,8 +22,10 @@ std::set<std::string> referenced_files(const Manifest& m) {
   // Empty names: TorchScript packages whose modules carry their own weights.
   std::set<std::string> files;
   if (!m.weights.empty()) files.insert(m.weights);
-  for (const auto& sf : m.scale_factors)
+  for (const auto& sf : m.scale_factors) {
     if (!sf.weights.empty()) files.insert(sf.weights);
+    if (!sf.calibration.empty()) files.insert(sf.calibration);
+  }
   for (const auto& [role, file] : m.torchscript) files.insert(file);
   if (m.guide_database) files.insert(m.guide_database->prefix + ".safetensors");
   return files;
@@ -84,6 +86,13 @@ Package Package::open(const std::string& dir) {
 }
 
 safetensors::TensorMap Package::tensors(const std::string& file) const { return safetensors::load(path(file)); }
+
+std::map<std::string, Calibration> Package::calibrations() const {
+  std::map<std::string, Calibration> out;
+  for (const auto& sf : manifest_.scale_factors)
+    if (!sf.calibration.empty()) out[sf.name] = Calibration::load(path(sf.calibration), manifest_.num_exits());
+  return out;
+}
 
 std::shared_ptr<GuideDatabase> Package::guide_database(const std::string& override_dir) const {
   if (!manifest_.guide_database) {

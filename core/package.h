@@ -3,8 +3,11 @@
 // that its SHA-256 matches; a package failing any check is refused whole.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
+
+#include "core/calibration.h"
 
 #include "core/manifest.h"
 #include "core/safetensors.h"
@@ -23,6 +26,8 @@ class Package {
 
   // Weights of one file named by the manifest.
   safetensors::TensorMap tensors(const std::string& file) const;
+  // Calibration frames per scale factor name (core/calibration.h); scale factors without them are absent.
+  std::map<std::string, Calibration> calibrations() const;
   // The package's guide database (or one at `override_dir`, same prefix), checked
   // against the manifest's key size and value shape. nullptr if none.
   std::shared_ptr<GuideDatabase> guide_database(const std::string& override_dir = "") const;

@@ -15,6 +15,8 @@ void RouteStats::add(const FrameReport& report) {
     }
   }
   held_ += report.held;
+  budget_limited_ += report.budget_limited;
+  over_budget_ += report.over_budget;
   late_ += report.late;
   fell_back_ += report.fell_back;
   passthrough_ += report.passthrough;

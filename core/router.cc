@@ -33,4 +33,20 @@ RouteChoice choose_route(const std::vector<double>& predicted, const std::vector
   return choice;
 }
 
+int fit_budget(int exit, const std::vector<double>& predicted, const std::vector<double>& gflops, double threshold,
+               const std::vector<double>& route_ms, double budget_ms) {
+  const int n = static_cast<int>(gflops.size());
+  if (predicted.size() != gflops.size() || route_ms.size() != gflops.size() || exit < 0 || exit >= n)
+    throw InputError("router: budget routing needs one prediction, cost and time per exit");
+  if (route_ms[exit] <= budget_ms) return exit;
+  int qualified = -1, best = -1, fastest = 0;
+  for (int e = 0; e < n; ++e) {
+    if (route_ms[e] < route_ms[fastest]) fastest = e;
+    if (route_ms[e] > budget_ms) continue;
+    if (predicted[e] < threshold && (qualified < 0 || gflops[e] < gflops[qualified])) qualified = e;
+    if (best < 0 || predicted[e] < predicted[best]) best = e;
+  }
+  return qualified >= 0 ? qualified : best >= 0 ? best : fastest;
+}
+
 }  // namespace fiancee

@@ -19,4 +19,11 @@ struct RouteChoice {
 RouteChoice choose_route(const std::vector<double>& predicted, const std::vector<double>& gflops, double threshold,
                          int forced_exit, bool late);
 
+// The route within a latency budget. `exit` when its estimated time
+// (route_ms, one per exit) fits budget_ms; else the cheapest exit that fits
+// and is predicted below the threshold; else the fitting exit predicted best
+// (the budget wins over quality); else the fastest exit.
+int fit_budget(int exit, const std::vector<double>& predicted, const std::vector<double>& gflops, double threshold,
+               const std::vector<double>& route_ms, double budget_ms);
+
 }  // namespace fiancee

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,8 @@ struct PipelineInfo {
   double default_threshold = defaults::kQualityThreshold;
   std::string device_name;  // "cpu" or "cuda:0"
   double backbone_gflops = 0;  // of the backbone route (the same at every scale factor)
+  std::map<std::string, std::vector<double>> route_gflops;  // per scale factor: GFLOPs per exit (backbone last)
+  std::vector<std::string> calibrated_scale_factors;  // those with calibration frames (target miss rate possible)
 };
 
 class FramePipeline {

@@ -43,10 +43,13 @@ void PackagePipeline::start_engine(Device device, const std::string& database_lo
   device_ = resolve_device(device);
   database_ = package_.guide_database(database_location);
   engine_ = std::make_unique<Engine>(models::load_graph(package_), package_.manifest(), database_, device_);
+  auto calibrations = package_.calibrations();
+  for (const auto& [sf, c] : calibrations) info_.calibrated_scale_factors.push_back(sf);
+  engine_->set_calibrations(std::move(calibrations));
 
   const Manifest& m = package_.manifest();
   info_.num_exits = engine_->num_exits();
-  for (const auto& sf : m.scale_factors) info_.scale_factors.push_back(sf.name);
+  for (const auto& sf : m.scale_factors) info_.scale_factors.push_back(sf.name), info_.route_gflops[sf.name] = sf.route_gflops;
   info_.default_scale_factor = m.default_scale_factor;
   info_.metric_name = m.metric;
   info_.metric_unit = m.metric_unit;

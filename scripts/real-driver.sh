@@ -50,7 +50,7 @@ quality)
   awk -F, -v t="$threshold" -v csv="$csv" '
     NR == 1 { next }
     $7 == 1 { pass++; next }
-    { n++; exits[$3]++; g += $9; bb = $10; nexit = NF - 12
+    { n++; exits[$3]++; g += $9; bb = $10; nexit = NF - 17
       if ($3 < nexit - 1) { branch++; if ($12 >= t) miss++ } }
     END {
       printf "%s: %d frames with a face, %d passed through\n", csv, n, pass

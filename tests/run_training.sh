@@ -30,10 +30,12 @@ echo "ok 1 - train-backbone"
 check_falls "$tmp/w/checkpoints/train-branches-1_2.losses.csv"
 echo "ok 2 - train-branches"
 
-"$FIANCEE" train-predictor --work "$tmp/w" --steps 8 --batch 4 --fixed-batch --lr 1e-2 --quiet
+"$FIANCEE" train-predictor --work "$tmp/w" --steps 8 --batch 4 --fixed-batch --lr 1e-2 --quiet --calibration-frames 24
 check_falls "$tmp/w/checkpoints/train-predictor-1_2.losses.csv"
-"$FIANCEE" inspect "$tmp/w/package" > /dev/null || fail "the trained package does not validate"
-echo "ok 3 - train-predictor wrote a valid package"
+"$FIANCEE" inspect "$tmp/w/package" > "$tmp/inspect-w.txt" || fail "the trained package does not validate"
+grep -q "calibration  SF 1/2   24 frames (procedural validation identities" "$tmp/inspect-w.txt" \
+  || fail "train-predictor did not calibrate the package: $(grep calibration "$tmp/inspect-w.txt")"
+echo "ok 3 - train-predictor wrote a valid, calibrated package"
 
 # The refiner's options reach the architecture and the run's meta; bad values are refused.
 "$FIANCEE" train-backbone --work "$tmp/r" --resolution 32 --channels 8 --identities 2 --scale-factors 1/2 \
@@ -91,7 +93,7 @@ echo "ok 6 - build-db refuses a source without faces"
 grep -q "2 identities" "$tmp/v.txt" || fail "train-backbone --data did not report its identities: $(cat "$tmp/v.txt")"
 check_falls "$tmp/v/checkpoints/train-backbone.losses.csv"
 "$FIANCEE" train-branches --work "$tmp/v" --steps 2 --batch 2 --quiet 2> /dev/null
-"$FIANCEE" train-predictor --work "$tmp/v" --steps 2 --batch 2 --quiet 2> /dev/null
+"$FIANCEE" train-predictor --work "$tmp/v" --steps 2 --batch 2 --quiet --calibration-frames 8 2> /dev/null
 "$FIANCEE" inspect "$tmp/v/package" > "$tmp/inspect-v.txt" || fail "the package trained on videos does not validate"
 grep -q "on the videos of" "$tmp/inspect-v.txt" || fail "the package does not say what it was trained on"
 if "$FIANCEE" train-backbone --work "$tmp/v2" --data "$tmp/no-such-dir" > "$tmp/err.txt" 2>&1; then fail "--data accepted a missing folder"; fi
@@ -116,9 +118,11 @@ for fam in oasis asap; do
   "$FIANCEE" train-branches --work "$w" --steps 8 --batch 2 --fixed-batch --database-scenes 4 --database-per-class 4 --quiet \
     2> "$tmp/branches-$fam.txt" || { cat "$tmp/branches-$fam.txt"; fail "synth train-branches ($fam)"; }
   check_falls "$w/checkpoints/train-branches-1_2.losses.csv"
-  "$FIANCEE" train-predictor --work "$w" --steps 8 --batch 4 --fixed-batch --lr 1e-2 --quiet
+  "$FIANCEE" train-predictor --work "$w" --steps 8 --batch 4 --fixed-batch --lr 1e-2 --quiet --calibration-frames 16 2> /dev/null
   check_falls "$w/checkpoints/train-predictor-1_2.losses.csv"
   "$FIANCEE" inspect "$w/package" > "$tmp/inspect-$fam.txt" || fail "the trained $fam package does not validate"
+  grep -q "calibration  SF 1/2   16 frames (held-out procedural scenes" "$tmp/inspect-$fam.txt" \
+    || fail "train-predictor did not calibrate the $fam package: $(grep calibration "$tmp/inspect-$fam.txt")"
   echo "ok - synth train-* ($fam) wrote a valid package"
 done
 grep -q "guide db     [0-9]* entries" "$tmp/inspect-oasis.txt" || fail "the OASIS package lacks its patch database"
@@ -127,10 +131,13 @@ grep -q "guide db     none" "$tmp/inspect-asap.txt" || fail "the ASAP-Net packag
 # Patch database rebuilt from more scenes; eval of the synthesis package with the ASAP-Net comparison.
 "$FIANCEE" build-db --package "$tmp/s-oasis/package" --source procedural --scenes 6 --per-class 3 > "$tmp/sdb.txt" 2>&1 \
   || { cat "$tmp/sdb.txt"; fail "build-db (synth)"; }
-"$FIANCEE" inspect "$tmp/s-oasis/package" > /dev/null || fail "OASIS package invalid after build-db"
+"$FIANCEE" inspect "$tmp/s-oasis/package" > "$tmp/inspect-sdb.txt" || fail "OASIS package invalid after build-db"
+grep -q "removed the calibration frames" "$tmp/sdb.txt" && grep -q "calibration  none" "$tmp/inspect-sdb.txt" \
+  || fail "build-db kept calibration frames measured with the old database"
+"$FIANCEE" calibrate "$tmp/s-oasis/package" --frames 16 > "$tmp/scal.txt" 2>&1 || { cat "$tmp/scal.txt"; fail "calibrate (synth)"; }
 "$FIANCEE" eval "$tmp/s-oasis/package" --frames 8 --compare "$tmp/s-asap/package" --compare-frames 2 --out "$tmp/seval" \
   > "$tmp/seval.txt" 2>&1 || { cat "$tmp/seval.txt"; fail "eval (synth)"; }
-for f in sweep.csv per_exit.csv predictor_noise.csv compare.csv exit_shares.png quality_per_exit.png; do
+for f in sweep.csv per_exit.csv predictor_noise.csv compare.csv exit_shares.png quality_per_exit.png calibration.csv calibrated_miss.png; do
   [ -s "$tmp/seval/$f" ] || fail "eval (synth) wrote no $f"
 done
 echo "ok - build-db and eval of a synthesis package"

@@ -282,7 +282,7 @@ TEST(AsapEngine, ForcedExitsGiveDifferentOutputs) {
   m.input = {24, 16, cfg.input_channels(), 0, 1};
   m.output = {24, 16, 3, -1, 1};
   m.metric = "1-ms-ssim";
-  m.scale_factors.push_back({"1/2", "", graph->route_gflops("1/2", 16, 24)});
+  m.scale_factors.push_back({"1/2", "", graph->route_gflops("1/2", 16, 24), ""});
   m.default_scale_factor = "1/2";
   fiancee::Engine engine(graph, m, nullptr, torch::kCPU);
   auto input = label_map(cfg, 3, 16, 24);

@@ -199,7 +199,7 @@ TEST(CrepsEngine, ForcedExitsGiveDifferentOutputs) {
   m.input = {1, 1, cfg.z_dim, -1, 1};
   m.output = {cfg.width, cfg.height, 3, -1, 1};
   m.metric = "1-ms-ssim";
-  m.scale_factors.push_back({"1/2", "", graph->route_gflops("1/2", cfg.height, cfg.width)});
+  m.scale_factors.push_back({"1/2", "", graph->route_gflops("1/2", cfg.height, cfg.width), ""});
   m.default_scale_factor = "1/2";
   fiancee::Engine engine(graph, m, nullptr, torch::kCPU);
   torch::manual_seed(4);

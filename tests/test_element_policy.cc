@@ -269,9 +269,9 @@ TEST(FrameLog, OneLinePerFramePassthroughIsExitMinusOne) {
   text << in.rdbuf();
   EXPECT_EQ(text.str(),
             "frame,pts_ns,exit,forced,late,fell_back,passthrough,scale_factor,gflops,backbone_gflops,ms,measured_quality,"
-            "predicted_exit0,predicted_exit1\n"
-            "0,0,0,0,0,0,0,1/2,1,4,3,,0.25,0\n"
-            "1,-1,-1,0,0,0,1,,0,0,0,,,\n");
+            "frame_ms,routed_threshold,held,budget_limited,over_budget,predicted_exit0,predicted_exit1\n"
+            "0,0,0,0,0,0,0,1/2,1,4,3,,0,0,0,0,0,0.25,0\n"
+            "1,-1,-1,0,0,0,1,,0,0,0,,0,0,0,0,0,,\n");
 }
 
 TEST(FrameLog, UnopenableFileNamesItAndTheReason) {

@@ -13,6 +13,7 @@
 #include "core/guide_db.h"
 #include "core/metrics.h"
 #include "core/package.h"
+#include "core/router.h"
 #include "core/runtime.h"
 #include "models/branched_graph.h"
 #include "models/registry.h"
@@ -296,4 +297,58 @@ TEST(Engine, CudaBuildRunsOnCudaLikeOnCpu) {
   const auto out = gpu.run(input, key, forced(0)).images;
   ASSERT_TRUE(out.is_cuda());
   EXPECT_LT((out.cpu() - cpu).abs().max().item<float>(), 1e-3);
+}
+
+TEST(Engine, TargetMissRateComparesPredictionsWithTheCalibratedThreshold) {
+  Fixture f;
+  auto [input, key] = f.frames(4);
+  const std::string sf = f.pkg->manifest().default_scale_factor;
+  const auto& gflops = f.pkg->manifest().scale_factor(sf).route_gflops;
+  // Calibration frames of an optimistic predictor: every branch measures 0.1 worse than predicted.
+  fiancee::Calibration cal;
+  for (int i = 0; i < 200; ++i) {
+    const double p = 0.001 * i;
+    cal.predicted.push_back({p, p, p, 0.0});
+    cal.measured.push_back({p + 0.1, p + 0.1, p + 0.1, 0.0});
+  }
+  RouteSettings s;
+  s.quality_threshold = 0.15;
+  s.target_miss_rate = 0.05;
+  EXPECT_DOUBLE_EQ(f.engine->run(input, key, s).reports[0].threshold, 0.15) << "no calibration: the threshold as given";
+  f.engine->set_calibrations({{sf, cal}});
+  EXPECT_TRUE(f.engine->calibrated(sf));
+  const double margin = fiancee::conformal_margin(cal, gflops, 0.15, 0.05);
+  ASSERT_GT(margin, 0.0);
+  for (const auto& r : f.engine->run(input, key, s).reports) {
+    EXPECT_DOUBLE_EQ(r.threshold, 0.15 - margin);
+    EXPECT_EQ(r.exit, fiancee::choose_route(r.predicted, gflops, r.threshold, -1, false).exit);
+  }
+  s.target_miss_rate = 0;
+  EXPECT_DOUBLE_EQ(f.engine->run(input, key, s).reports[0].threshold, 0.15) << "target off";
+}
+
+TEST(Engine, LatencyBudgetTakesTheBestRouteThatFits) {
+  Fixture f;
+  auto [input, key] = f.frames(3);
+  RouteSettings s;
+  s.quality_threshold = 0.0;  // the router wants the backbone
+  s.latency_budget_ms = 10;
+  s.route_ms = {2, 4, 8, 50};  // only the branches fit
+  for (const auto& r : f.engine->run(input, key, s).reports) {
+    EXPECT_EQ(r.wanted_exit, 3);
+    EXPECT_LT(r.exit, 3);
+    for (int e = 0; e < 3; ++e) EXPECT_LE(r.predicted[size_t(r.exit)], r.predicted[size_t(e)]) << "the best-predicted fitting exit";
+    EXPECT_TRUE(r.budget_limited);
+  }
+  s.route_ms = {2, 4, 8, 9};  // everything fits: quality routing as without a budget
+  for (const auto& r : f.engine->run(input, key, s).reports) {
+    EXPECT_EQ(r.exit, 3);
+    EXPECT_FALSE(r.budget_limited);
+  }
+  s.route_ms = {2, 4, 8, 50};
+  s.forced_exit = 3;  // a forced exit ignores the budget
+  EXPECT_EQ(f.engine->run(input, key, s).reports[0].exit, 3);
+  s.forced_exit = -1;
+  s.route_ms.clear();  // times not known yet: no budget routing
+  EXPECT_EQ(f.engine->run(input, key, s).reports[0].exit, 3);
 }

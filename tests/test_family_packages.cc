@@ -43,7 +43,7 @@ void package_round_trip(const Config& cfg, const fiancee::ImageSpec& in, const f
     std::string file = "branches-" + sf + ".safetensors";
     std::replace(file.begin(), file.end(), '/', '_');
     fiancee::safetensors::save(tmp.file(file), original.branch_state(sf));
-    m.scale_factors.push_back({sf, file, original.route_gflops(sf, cost_h, cost_w)});
+    m.scale_factors.push_back({sf, file, original.route_gflops(sf, cost_h, cost_w), ""});
   }
   m.default_scale_factor = m.scale_factors.front().name;
   fiancee::Package::write(tmp.path(), m);
@@ -165,7 +165,7 @@ TEST(FamilyRegistry, LoadGraphRefusesAnUnknownFamilyByName) {
   m.metric = "1-ms-ssim";
   m.metric_unit = "1 - MS-SSIM";
   m.weights = "";
-  m.scale_factors = {{"1/2", "", {1.0, 2.0}}};
+  m.scale_factors = {{"1/2", "", {1.0, 2.0}, ""}};
   m.default_scale_factor = "1/2";
   fiancee::Package::write(tmp.path(), m);
   const auto pkg = fiancee::Package::open(tmp.path());

@@ -46,7 +46,7 @@ fiancee::Manifest small_manifest() {
   m.output = {32, 32, 3, -1, 1};
   m.use_ms_ssim_distance();
   m.weights = "backbone.safetensors";
-  m.scale_factors.push_back({"1/2", "branches.safetensors", {1.0, 2.0, 3.0, 4.0}});
+  m.scale_factors.push_back({"1/2", "branches.safetensors", {1.0, 2.0, 3.0, 4.0}, ""});
   m.default_scale_factor = "1/2";
   m.files["backbone.safetensors"] = std::string(64, 'a');
   return m;

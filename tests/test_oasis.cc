@@ -90,7 +90,7 @@ fiancee::Manifest manifest_for(const OasisGraph& g) {
   m.architecture = std::make_shared<const nlohmann::json>(c.to_json());
   m.input = {c.width, c.height, c.label_channels(), 0, 1};
   m.output = {c.width, c.height, 3, -1, 1};
-  for (const auto& sf : g.scale_factors()) m.scale_factors.push_back({sf, "", g.route_gflops(sf)});
+  for (const auto& sf : g.scale_factors()) m.scale_factors.push_back({sf, "", g.route_gflops(sf), ""});
   m.default_scale_factor = g.scale_factors().front();
   return m;
 }

@@ -45,3 +45,28 @@ TEST(Router, LateFrameTakesCheapestExit) {
 TEST(Router, RejectsMismatchedSizes) {
   EXPECT_THROW(choose_route({0, 0}, kGflops, 0.1, -1, false), fiancee::InputError);
 }
+
+// ---------------------------------------------------------------- latency budget
+
+TEST(RouterBudget, KeepsTheQualityRouteWhenItFits) {
+  EXPECT_EQ(fiancee::fit_budget(1, {0.2, 0.05, 0.03, 0}, kGflops, 0.1, {10, 15, 20, 30}, 16), 1);
+}
+
+TEST(RouterBudget, BestPredictedRouteThatFitsWhenTheQualityRouteDoesNot) {
+  // The backbone is wanted (no branch qualifies) but only exits 0-1 fit: exit 1 is predicted better.
+  EXPECT_EQ(fiancee::fit_budget(3, {0.3, 0.2, 0.15, 0}, kGflops, 0.1, {10, 15, 20, 30}, 16), 1);
+}
+
+TEST(RouterBudget, CheapestQualifyingRouteThatFitsBeforeAnyOther) {
+  // Route times need not follow GFLOPs: exit 2 qualifies and fits although exit 1 does not fit.
+  EXPECT_EQ(fiancee::fit_budget(1, {0.3, 0.05, 0.04, 0}, kGflops, 0.1, {10, 25, 15, 30}, 16), 2);
+}
+
+TEST(RouterBudget, FastestRouteWhenNothingFits) {
+  EXPECT_EQ(fiancee::fit_budget(3, {0.3, 0.2, 0.15, 0}, kGflops, 0.1, {12, 15, 20, 30}, 5), 0);
+}
+
+TEST(RouterBudget, MismatchedTablesAreInputErrors) {
+  EXPECT_THROW(fiancee::fit_budget(0, {0.1, 0}, kGflops, 0.1, {1, 2, 3, 4}, 5), fiancee::InputError);
+  EXPECT_THROW(fiancee::fit_budget(0, {0.1, 0.1, 0.1, 0}, kGflops, 0.1, {1, 2}, 5), fiancee::InputError);
+}

@@ -46,7 +46,7 @@ fiancee::Manifest scripted_package(const std::string& dir) {
   m.metric = "1-ms-ssim";
   m.metric_unit = "1 - MS-SSIM";
   m.weights = "";  // no safetensors weights: the modules carry their own
-  m.scale_factors = {{"1/2", "", {1.0, 2.0, 3.0}}};
+  m.scale_factors = {{"1/2", "", {1.0, 2.0, 3.0}, ""}};
   m.default_scale_factor = "1/2";
   m.torchscript = {{"front", "front.pt"}, {"stage1", "stage1.pt"}, {"stage2", "stage2.pt"}, {"head", "head.pt"},
                    {"branch.1/2.0", "b0.pt"}, {"branch.1/2.1", "b1.pt"}, {"predictor.1/2", "p.pt"}};

@@ -63,7 +63,7 @@ Target paper_target(const std::string& name, const Config& cfg, ImageSpec in, Im
   t.manifest.architecture = std::make_shared<const nlohmann::json>(cfg.to_json());
   t.manifest.input = in;
   t.manifest.output = out;
-  for (const auto& sf : graph->scale_factors()) t.manifest.scale_factors.push_back({sf, "", graph->route_gflops(sf, gh, gw)});
+  for (const auto& sf : graph->scale_factors()) t.manifest.scale_factors.push_back({sf, "", graph->route_gflops(sf, gh, gw), ""});
   t.manifest.default_scale_factor = t.manifest.scale_factors.front().name;
   t.graph = graph;
   t.key_dim = key_dim;

@@ -43,6 +43,14 @@ void replace_database(const std::string& dir, Manifest manifest, const GuideData
     if (e.path().filename().string().rfind(manifest.guide_database->prefix + ".", 0) == 0) fs::remove(e.path());
   db.save(dir, manifest.guide_database->prefix);
   manifest.guide_database->key_description = key_description;
+  // The exits' outputs depend on the database: calibration frames measured with the old one no longer hold.
+  for (auto& sf : manifest.scale_factors)
+    if (!sf.calibration.empty()) {
+      fs::remove(fs::path(dir) / sf.calibration);
+      sf.calibration.clear();
+      std::fprintf(stderr, "build-db: removed the calibration frames of scale factor %s (measured with the old database); "
+                           "run `fiancee calibrate %s` for target-miss-rate\n", sf.name.c_str(), dir.c_str());
+    }
   Package::write(dir, manifest);
 }
 

@@ -17,6 +17,7 @@ int train_branches(const Options& args);
 int train_predictor(const Options& args);
 int eval(const Options& args);
 int eval_photo(const Options& args);
+int calibrate(const Options& args);
 int build_db(const Options& args);
 int make_scenes(const Options& args);
 int make_heads(const Options& args);

@@ -41,8 +41,9 @@ struct Variant {
   int hold = 0;  // exit-hysteresis, frames (0 = off)
 };
 
-// warp-only, exit0..exit{n-2}, backbone, routed, and routed-held with exit-hysteresis when hold > 0.
-std::vector<Variant> variants(const PipelineInfo& info, double threshold, int hold) {
+// warp-only, exit0..exit{n-2}, backbone, routed, routed-held with exit-hysteresis when hold > 0,
+// and routed-calibrated with the element's target-miss-rate when target > 0.
+std::vector<Variant> variants(const PipelineInfo& info, double threshold, int hold, double target) {
   std::vector<Variant> out{{"warp-only", false, {}}};
   for (int e = 0; e < info.num_exits; ++e) {
     Variant v{e + 1 == info.num_exits ? "backbone" : "exit" + std::to_string(e), true, {}};
@@ -53,6 +54,12 @@ std::vector<Variant> variants(const PipelineInfo& info, double threshold, int ho
   routed.route.quality_threshold = threshold;
   routed.route.measure = true;  // for its misses: also renders the backbone
   out.push_back(routed);
+  if (target > 0) {
+    Variant calibrated = routed;
+    calibrated.name = "routed-calibrated";
+    calibrated.route.target_miss_rate = target;
+    out.push_back(calibrated);
+  }
   if (hold > 0) {
     routed.name = "routed-held";
     routed.hold = hold;
@@ -62,8 +69,9 @@ std::vector<Variant> variants(const PipelineInfo& info, double threshold, int ho
 }
 
 // --variants: "all", or names from variants(); an unknown name is an error listing the valid ones.
-std::vector<Variant> chosen_variants(const PipelineInfo& info, double threshold, int hold, const std::vector<std::string>& wanted) {
-  const auto all = variants(info, threshold, hold);
+std::vector<Variant> chosen_variants(const PipelineInfo& info, double threshold, int hold, double target,
+                                     const std::vector<std::string>& wanted) {
+  const auto all = variants(info, threshold, hold, target);
   if (wanted == std::vector<std::string>{"all"}) return all;
   std::vector<Variant> out;
   std::string valid;
@@ -453,7 +461,9 @@ int eval_photo(const Options& args) {
   columns[0].resize(setup.sheet_frames.size());
   columns[1].assign(setup.sheet_frames.size(), setup.avatar);
   std::vector<Row> rows;
-  for (const auto& v : chosen_variants(setup.info, threshold, args.integer("--exit-hysteresis", 0), args.list("--variants", "all"))) {
+  const double target = std::stod(args.get("--target-miss-rate", "0"));
+  if (!(target >= 0 && target < 1)) throw InputError("--target-miss-rate must be in [0, 1)");
+  for (const auto& v : chosen_variants(setup.info, threshold, args.integer("--exit-hysteresis", 0), target, args.list("--variants", "all"))) {
     auto run = run_variant(setup, v, detector, columns[0]);
     if (rows.empty()) rows.push_back(motion_row(run.frames, driver, setup.out_dir + "/motion.csv"));
     rows.push_back(summarise(setup, v, run, driver));

@@ -15,6 +15,7 @@
 #include "core/package.h"
 #include "core/router.h"
 #include "models/registry.h"
+#include "core/calibration.h"
 #include "tools/plot.h"
 
 namespace fiancee::tools {
@@ -115,6 +116,60 @@ void plot_quality(const std::string& stem, const EvalSetup& s, const EvalFrames&
   fig.save(stem);
 }
 
+// The calibrated router (target-miss-rate) on the eval frames: per target rate
+// and threshold, the conformal margin from the package's calibration frames,
+// the realized miss rate and GFLOPs share, beside the uncalibrated router's.
+void report_calibration(const EvalSetup& s, const std::vector<std::vector<double>>& predicted,
+                        const std::vector<std::vector<double>>& measured, const std::vector<double>& thresholds) {
+  const Calibration& cal = *s.calibration;
+  const int n = static_cast<int>(predicted.size()), bb = static_cast<int>(s.gflops.size()) - 1;
+  const std::vector<double> targets{0.02, 0.05, 0.1};
+  const auto route = [&](double t, double margin, double& miss, double& share) {
+    miss = share = 0;
+    for (int i = 0; i < n; ++i) {
+      const int e = calibrated_exit(predicted[i], s.gflops, t, margin);
+      miss += (e != bb && measured[i][e] >= t) / double(n);
+      share += s.gflops[e] / s.gflops[bb] / n;
+    }
+  };
+  std::ofstream csv(s.out_dir + "/calibration.csv");
+  csv << "threshold,target_miss_rate,margin,miss_share,gflops_share,uncalibrated_miss_share,uncalibrated_gflops_share\n";
+  std::printf("\ncalibrated routing (target-miss-rate; %d calibration frames: %s)\n", cal.frames(), cal.split.c_str());
+  std::printf("%9s %7s %9s %7s %12s   %s\n", "threshold", "target", "margin", "miss", "GFLOPs share", "uncalibrated: miss, GFLOPs share");
+  std::vector<std::vector<double>> realized(targets.size());
+  std::vector<double> xs;
+  for (double t : thresholds) {
+    if (t <= 0) continue;
+    xs.push_back(t);
+    double miss0, share0;
+    route(t, 0, miss0, share0);
+    for (size_t k = 0; k < targets.size(); ++k) {
+      const double margin = conformal_margin(cal, s.gflops, t, targets[k]);
+      double miss, share;
+      route(t, margin, miss, share);
+      realized[k].push_back(miss);
+      csv << t << "," << targets[k] << "," << margin << "," << miss << "," << share << "," << miss0 << "," << share0 << "\n";
+      std::printf("%9.3f %7.2f %+9.4f %7.3f %12.3f   %.3f, %.3f\n", t, targets[k], margin, miss, share, miss0, share0);
+    }
+  }
+  plot::Figure fig(title(s, "calibrated miss rate vs target"),
+                   std::to_string(n) + " eval frames routed with the conformal margin from " + std::to_string(cal.frames()) +
+                       " calibration frames; a miss: the taken exit's measured distance >= the threshold",
+                   1000, 520);
+  plot::Chart c;
+  c.kind = plot::ChartKind::kLines;
+  c.x = xs;
+  c.x_label = "quality threshold (" + s.metric + ")";
+  c.y_label = "share of frames missing the threshold";
+  c.y_percent = true;
+  for (size_t k = 0; k < targets.size(); ++k) {
+    c.series.push_back({"realized, target " + format("%.2f", targets[k]), realized[k], plot::series_colour(k)});
+    c.series.push_back({"target " + format("%.2f", targets[k]), std::vector<double>(xs.size(), targets[k]), plot::series_colour(k), true});
+  }
+  fig.add(std::move(c));
+  fig.save(s.out_dir + "/calibrated_miss");
+}
+
 }  // namespace
 
 ExitRows render_exits(ExitGraph& graph, const std::string& sf, const torch::Tensor& input, const torch::Tensor& key, const GuideDatabase* db,
@@ -151,6 +206,8 @@ EvalContext EvalContext::open(const Package& pkg, const Options& args) {
   c.setup.metric = m.metric;
   c.setup.scale_factor = args.get("--scale-factor", m.default_scale_factor);
   c.setup.gflops = m.scale_factor(c.setup.scale_factor).route_gflops;
+  c.setup.default_threshold = m.default_threshold;
+  if (auto cal = pkg.calibrations(); cal.count(c.setup.scale_factor)) c.setup.calibration = cal.at(c.setup.scale_factor);
   c.setup.max_threshold = std::stod(args.get("--max-threshold", "0.5"));
   c.setup.threshold_step = std::stod(args.get("--threshold-step", "0.025"));
   if (!(c.setup.threshold_step > 0)) throw InputError("--threshold-step must be positive");
@@ -236,6 +293,7 @@ void report_sweep(const EvalFrames& f, const EvalSetup& s) {
     std::printf("gain: %.3g GFLOPs saved per unit of %s (least-squares slope over the sweep; the paper reports 1.3e3 GFLOPs/LPIPS at 512x512)\n",
                 -(k * sxy - sx * sy) / denom, s.metric.c_str());
   plot_sweep(s.out_dir + "/exit_shares", s, n, curves);
+  if (s.calibration) report_calibration(s, predicted, measured, curves.thresholds);
   plot_quality(s.out_dir + "/quality_per_exit", s, f);
 
   // Database effect and predictor error per exit (Tables S1/S5 and S3/S6 style).

@@ -7,10 +7,13 @@
 
 #include <torch/types.h>
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "core/calibration.h"
 #include "tools/commands.h"
 
 namespace fiancee {
@@ -48,6 +51,8 @@ struct EvalSetup {
   std::string metric;
   std::string scale_factor;
   std::vector<double> gflops;  // route GFLOPs, backbone last
+  std::optional<Calibration> calibration;  // the scale factor's calibration frames, when the package has them
+  double default_threshold = 0.1;          // the package's
   double max_threshold = 0.5;
   double threshold_step = 0.025;
 };
@@ -70,6 +75,16 @@ void report_sweep(const EvalFrames& frames, const EvalSetup& setup);
 
 // `fiancee eval` of a synthesis package (tools/eval_synth.cc).
 int eval_synth(const Package& package, const Options& args);
+
+// OASIS noise of held-out scenes comes from the training pool of this many seeds (training/train_synth.cc).
+inline constexpr uint64_t kSeenNoises = 8;
+// A synthesis package's backbone inputs for label maps [N,H,W], scene i with noise seed (base + i) % modulo.
+torch::Tensor synth_eval_inputs(const Package& package, const torch::Tensor& labels, uint64_t base, uint64_t modulo);
+
+// `fiancee calibrate` (tools/calibrate.cc): `frames` held-out frames that eval
+// does not read, every exit of every scale factor, stored in the package at dir.
+// data: synthesis scenes ("procedural" or a Cityscapes-style folder).
+void calibrate_package(const std::string& dir, int frames, const std::string& data, uint64_t seed);
 
 // Mean absolute and mean signed predictor error per exit (Tables S3-S4/S6 style).
 std::vector<std::pair<double, double>> predictor_error(const EvalFrames& frames);

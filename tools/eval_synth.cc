@@ -28,7 +28,6 @@ using namespace fiancee::training;
 
 namespace {
 
-constexpr uint64_t kSeenNoises = 8;        // the training noise pool (training/train_synth.cc)
 constexpr uint64_t kNewNoiseBase = 100000;  // seeds no training run uses
 
 const models::Family& family(const Package& pkg) { return models::family(pkg.manifest().family, pkg.path("manifest.json")); }
@@ -39,14 +38,6 @@ models::SynthShape shape(const Package& pkg) {
   if (!f.synth())
     throw InputError(pkg.dir() + ": eval for synthesis runs " + models::synth_family_names() + " packages, not '" + f.name + "'");
   return f.synth_shape(*pkg.manifest().architecture, pkg.path("manifest.json"));
-}
-
-// Backbone inputs of scenes [first, first+n) with noise seed (base + i) % modulo per scene.
-torch::Tensor inputs(const Package& pkg, const torch::Tensor& labels, uint64_t base, uint64_t modulo) {
-  const auto s = shape(pkg);
-  std::vector<torch::Tensor> noise;
-  for (int64_t i = 0; i < labels.size(0); ++i) noise.push_back(synth::noise_for_seed((base + static_cast<uint64_t>(i)) % modulo, s.z_dim));
-  return synth::backbone_input(family(pkg), labels, torch::cat(noise), s.num_classes);
 }
 
 double median(std::vector<double> v) {
@@ -72,7 +63,7 @@ void compare(const Package& a, const Package& b, const synth::SceneBatch& scenes
   for (int64_t i = -2; i < n; ++i) {  // two warm-up frames
     const int64_t row = std::max<int64_t>(i, 0);
     for (int p = 0; p < 2; ++p) {
-      auto input = inputs(*pkgs[p], scenes.labels.narrow(0, row, 1), 0, kSeenNoises);
+      auto input = synth_eval_inputs(*pkgs[p], scenes.labels.narrow(0, row, 1), 0, kSeenNoises);
       const auto t0 = std::chrono::steady_clock::now();
       auto x = graphs[p]->front(input);
       for (int s = 1; s <= graphs[p]->num_stages(); ++s) x = graphs[p]->stage(s, x);
@@ -101,6 +92,13 @@ void compare(const Package& a, const Package& b, const synth::SceneBatch& scenes
 
 }  // namespace
 
+torch::Tensor synth_eval_inputs(const Package& pkg, const torch::Tensor& labels, uint64_t base, uint64_t modulo) {
+  const auto s = shape(pkg);
+  std::vector<torch::Tensor> noise;
+  for (int64_t i = 0; i < labels.size(0); ++i) noise.push_back(synth::noise_for_seed((base + static_cast<uint64_t>(i)) % modulo, s.z_dim));
+  return synth::backbone_input(family(pkg), labels, torch::cat(noise), s.num_classes);
+}
+
 int eval_synth(const Package& pkg, const Options& args) {
   const auto& m = pkg.manifest();
   const int n = args.integer("--frames", 120);
@@ -117,10 +115,10 @@ int eval_synth(const Package& pkg, const Options& args) {
   for (int start = 0; start < n; start += chunk) {
     const int k = std::min(chunk, n - start);
     auto labels = scenes.labels.narrow(0, start, k);
-    seen.push_back(render_exits(*c.graph, c.setup.scale_factor, inputs(pkg, labels, start, kSeenNoises), {}, c.db.get(), *c.metric));
+    seen.push_back(render_exits(*c.graph, c.setup.scale_factor, synth_eval_inputs(pkg, labels, start, kSeenNoises), {}, c.db.get(), *c.metric));
     seen.back().images = torch::Tensor();  // the sweep needs qualities only
     if (shape(pkg).z_dim > 0) {
-      fresh.push_back(render_exits(*c.graph, c.setup.scale_factor, inputs(pkg, labels, kNewNoiseBase + start, UINT64_MAX), {}, nullptr, *c.metric));
+      fresh.push_back(render_exits(*c.graph, c.setup.scale_factor, synth_eval_inputs(pkg, labels, kNewNoiseBase + start, UINT64_MAX), {}, nullptr, *c.metric));
       fresh.back().images = torch::Tensor();
     }
     std::fprintf(stderr, "\reval: %d/%d scenes", start + k, n);

@@ -43,6 +43,10 @@ int inspect(const Options& args) {
   } else {
     std::printf("guide db     none\n");
   }
+  const auto calibrations = pkg.calibrations();  // loaded and checked, as the element does
+  for (const auto& [sf, c] : calibrations)
+    std::printf("calibration  SF %-6s %d frames (%s): target-miss-rate available\n", sf.c_str(), c.frames(), c.split.c_str());
+  if (calibrations.empty()) std::printf("calibration  none: target-miss-rate is ignored (fiancee calibrate)\n");
   if (!m.torchscript.empty()) std::printf("torchscript  %zu stage modules\n", m.torchscript.size());
   std::printf("files        %zu, all SHA-256 hashes match\n", m.files.size());
   fiancee::check_pipeline_package(pkg);  // what the element checks at start

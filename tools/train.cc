@@ -21,6 +21,7 @@
 #include "training/train_loop.h"
 #include "models/oasis.h"
 #include "tools/commands.h"
+#include "tools/eval_report.h"
 #include "training/train_task.h"
 
 namespace fiancee::tools {
@@ -256,6 +257,8 @@ int train_predictor(const Options& args) {
   const std::string out = args.get("--out", w.path("package"));
   task->write_package(out, args);
   std::fprintf(stderr, "train-predictor: wrote package %s\n", out.c_str());
+  if (const int frames = args.integer("--calibration-frames", 400); frames > 0)
+    calibrate_package(out, frames, w.meta.value("data", "procedural"), w.seed());
   return 0;
 }
 

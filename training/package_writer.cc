@@ -17,7 +17,7 @@ void write_graph_weights(const std::string& dir, const models::BranchedGraph& gr
     std::string file = "branches-" + sf + ".safetensors";
     std::replace(file.begin(), file.end(), '/', '_');
     safetensors::save(dir + "/" + file, graph.branch_state(sf), {{"role", "branches"}, {"scale_factor", sf}});
-    m.scale_factors.push_back({sf, file, costs(sf)});
+    m.scale_factors.push_back({sf, file, costs(sf), ""});
   }
   if (m.scale_factors.empty()) throw InputError(dir + ": the graph has no scale factors to write");
   m.default_scale_factor = default_sf.empty() ? m.scale_factors.back().name : default_sf;
