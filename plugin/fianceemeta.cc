@@ -68,6 +68,10 @@ GstStructure* fiancee_frame_meta_add(GstBuffer* buffer, const fiancee::FrameRepo
                     "fell-back", G_TYPE_BOOLEAN, report.fell_back,
                     "held", G_TYPE_BOOLEAN, report.held,
                     "wanted-exit", G_TYPE_INT, report.wanted_exit,
+                    "routed-threshold", G_TYPE_DOUBLE, report.threshold,
+                    "budget-limited", G_TYPE_BOOLEAN, report.budget_limited,
+                    "frame-ms", G_TYPE_DOUBLE, report.frame_ms,
+                    "over-budget", G_TYPE_BOOLEAN, report.over_budget,
                     "passthrough", G_TYPE_BOOLEAN, report.passthrough,
                     "stage-ms", GST_TYPE_STRUCTURE, stages,
                     NULL);

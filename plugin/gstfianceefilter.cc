@@ -4,6 +4,7 @@
 #include "plugin/gstfianceefilter.h"
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <mutex>
 #include <string>
@@ -18,6 +19,7 @@
 #include "core/frame_report.h"
 #include "core/latency_estimator.h"
 #include "core/route_stats.h"
+#include "core/route_times.h"
 #include "core/runtime.h"
 #include "core/warning_limiter.h"
 #include "plugin/fianceemeta.h"
@@ -33,6 +35,8 @@ constexpr gboolean kDefaultQosDegrade = TRUE;
 constexpr guint kDefaultThreads = 0;  // runtime::set_threads: all cores the process may use
 constexpr guint kMaxThreads = 1024;
 constexpr guint kMaxExitHysteresis = 100000;
+constexpr double kMaxTargetMissRate = 0.5;
+constexpr double kMaxLatencyBudgetMs = 60000;
 
 enum {
   PROP_0,
@@ -49,6 +53,8 @@ enum {
   PROP_MEASURE_QUALITY,
   PROP_THREADS,
   PROP_EXIT_HYSTERESIS,
+  PROP_TARGET_MISS_RATE,
+  PROP_LATENCY_BUDGET,
 };
 
 struct Settings {
@@ -65,6 +71,8 @@ struct Settings {
   bool measure_quality = false;
   guint threads = kDefaultThreads;
   guint exit_hysteresis = 0;  // frames; 0 = off
+  double target_miss_rate = 0;   // 0 = off
+  double latency_budget_ms = 0;  // 0 = off
 };
 
 struct Impl {
@@ -81,6 +89,7 @@ struct Impl {
   std::unique_ptr<fiancee::FramePipeline> pipeline;
   std::unique_ptr<fiancee::FrameLog> frame_log;
   fiancee::ExitHysteresis hysteresis;
+  fiancee::RouteTimes route_times;
   bool have_size = false;
   int width = 0, height = 0;
 
@@ -151,6 +160,8 @@ GstStructure* stats_structure(const char* name, const Impl& d) {
       "passthrough-frames", G_TYPE_UINT64, static_cast<guint64>(s.passthrough_frames()),
       "exit-switches", G_TYPE_UINT64, static_cast<guint64>(s.exit_switches()),
       "held-frames", G_TYPE_UINT64, static_cast<guint64>(s.held_frames()),
+      "budget-limited-frames", G_TYPE_UINT64, static_cast<guint64>(s.budget_limited_frames()),
+      "over-budget-frames", G_TYPE_UINT64, static_cast<guint64>(s.over_budget_frames()),
       "mean-gflops", G_TYPE_DOUBLE, s.mean_gflops(),
       "mean-ms", G_TYPE_DOUBLE, s.mean_ms(),
       "saved-share", G_TYPE_DOUBLE, s.saved_share(),
@@ -185,6 +196,8 @@ GstStructure* summary_structure(const Impl& d) {
       "window-late-frames", G_TYPE_UINT64, static_cast<guint64>(w.late_frames()),
       "window-fallback-frames", G_TYPE_UINT64, static_cast<guint64>(w.fallback_frames()),
       "window-exit-switches", G_TYPE_UINT64, static_cast<guint64>(w.exit_switches()),
+      "window-budget-limited-frames", G_TYPE_UINT64, static_cast<guint64>(w.budget_limited_frames()),
+      "window-over-budget-frames", G_TYPE_UINT64, static_cast<guint64>(w.over_budget_frames()),
       "window-mean-gflops", G_TYPE_DOUBLE, w.mean_gflops(),
       "window-mean-ms", G_TYPE_DOUBLE, w.mean_ms(),
       "window-saved-share", G_TYPE_DOUBLE, w.saved_share(),
@@ -265,6 +278,16 @@ std::string gst_fiancee_filter_get_model_location(GstFianceeFilter* filter) {
 
 // ---------------------------------------------------------------- properties
 
+// Non-empty when target-miss-rate is set but the package cannot honour it at the
+// scale factor in use: the router then behaves as without it.
+static std::string calibration_warning(const Settings& s, const fiancee::PipelineInfo& info) {
+  const std::string sf = s.scale_factor.empty() ? info.default_scale_factor : s.scale_factor;
+  const auto& have = info.calibrated_scale_factors;
+  if (!(s.target_miss_rate > 0) || std::find(have.begin(), have.end(), sf) != have.end()) return "";
+  return "target-miss-rate=" + std::to_string(s.target_miss_rate) + " is ignored: model package '" + s.model_location +
+         "' has no calibration frames for scale factor " + sf + " (run `fiancee calibrate` on it); routing on quality-threshold alone";
+}
+
 static void gst_fiancee_filter_set_property(GObject* object, guint prop_id, const GValue* value,
                                             GParamSpec* pspec) {
   auto* self = GST_FIANCEE_FILTER(object);
@@ -334,6 +357,13 @@ static void gst_fiancee_filter_set_property(GObject* object, guint prop_id, cons
       case PROP_EXIT_HYSTERESIS:
         s.exit_hysteresis = g_value_get_uint(value);
         break;
+      case PROP_TARGET_MISS_RATE:
+        s.target_miss_rate = g_value_get_double(value);
+        if (d.loaded) warning = calibration_warning(s, d.info);
+        break;
+      case PROP_LATENCY_BUDGET:
+        s.latency_budget_ms = g_value_get_double(value);
+        break;
       default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
         break;
@@ -364,6 +394,8 @@ static void gst_fiancee_filter_get_property(GObject* object, guint prop_id, GVal
     case PROP_MEASURE_QUALITY: g_value_set_boolean(value, s.measure_quality); break;
     case PROP_THREADS: g_value_set_uint(value, s.threads); break;
     case PROP_EXIT_HYSTERESIS: g_value_set_uint(value, s.exit_hysteresis); break;
+    case PROP_TARGET_MISS_RATE: g_value_set_double(value, s.target_miss_rate); break;
+    case PROP_LATENCY_BUDGET: g_value_set_double(value, s.latency_budget_ms); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
 }
@@ -489,6 +521,9 @@ static gboolean gst_fiancee_filter_start(GstBaseTransform* trans) {
   }
   d.frame_log = std::move(frame_log);
   d.hysteresis.reset();
+  d.route_times.reset();
+  if (const std::string w = calibration_warning(s, info); !w.empty())
+    GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("%s", w.c_str()), (NULL));
   d.pipeline = std::move(pipeline);
   return TRUE;
 }
@@ -666,6 +701,12 @@ static GstFlowReturn gst_fiancee_filter_transform_frame(GstVideoFilter* filter, 
     rs.scale_factor = d.settings.scale_factor;
     rs.forced_exit = d.settings.exit;
     rs.measure = d.settings.measure_quality;
+    rs.target_miss_rate = d.settings.target_miss_rate;
+    rs.latency_budget_ms = d.settings.latency_budget_ms;
+    if (rs.latency_budget_ms > 0) {
+      const auto it = d.info.route_gflops.find(rs.scale_factor.empty() ? d.info.default_scale_factor : rs.scale_factor);
+      if (it != d.info.route_gflops.end()) rs.route_ms = d.route_times.estimate_ms(it->second);
+    }
     summary_interval = d.settings.summary_interval;
     hold = static_cast<int>(d.settings.exit_hysteresis);
     qos_degrade = d.settings.qos_degrade;
@@ -693,8 +734,12 @@ static GstFlowReturn gst_fiancee_filter_transform_frame(GstVideoFilter* filter, 
   try {
     fiancee::runtime::apply_threads();  // this streaming thread may predate the `threads` setting
     rs.min_exit = d.hysteresis.floor(hold);
+    const auto t0 = std::chrono::steady_clock::now();
     d.pipeline->process(in, out, rs, report);
+    report.frame_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    report.over_budget = rs.latency_budget_ms > 0 && report.frame_ms > rs.latency_budget_ms;
     d.hysteresis.update(report, hold);
+    d.route_times.push(report);
 
     phase = fiancee::ErrorPhase::Record;
     fiancee_frame_meta_add(out_frame->buffer, report);
@@ -805,6 +850,21 @@ static void gst_fiancee_filter_class_init(GstFianceeFilterClass* klass) {
                         "exit must still be predicted within quality-threshold (else a costlier one is taken). Stops the "
                         "image from flickering between exits. 0 = off (every frame routed on its own).",
                         0, kMaxExitHysteresis, 0, playing));
+  g_object_class_install_property(gobject_class, PROP_TARGET_MISS_RATE,
+      g_param_spec_double("target-miss-rate", "Target miss rate",
+                          "Share of routed frames allowed to miss quality-threshold (their exit's measured distance from "
+                          "the backbone >= the threshold), e.g. 0.05. The predictions get the margin that the model package's "
+                          "calibration frames need for this rate (split-conformal; `fiancee calibrate`), so the promise holds "
+                          "on new frames like the calibration ones. A package without calibration frames gets a warning and "
+                          "routes as without it. 0 = off (predictions compared with the threshold as they are).",
+                          0.0, kMaxTargetMissRate, 0.0, playing));
+  g_object_class_install_property(gobject_class, PROP_LATENCY_BUDGET,
+      g_param_spec_double("latency-budget", "Latency budget",
+                          "Milliseconds per frame for this element (front end and network). Each route's time is learned "
+                          "while running (90th percentile of recent frames); a frame takes the cheapest route that meets "
+                          "quality-threshold and fits the budget, else the best-predicted route that fits (marked "
+                          "budget-limited in the frame's meta: a quality miss), else the fastest. 0 = off.",
+                          0.0, kMaxLatencyBudgetMs, 0.0, playing));
   g_object_class_install_property(gobject_class, PROP_SUMMARY_INTERVAL,
       g_param_spec_uint("summary-interval", "Summary interval",
                         "Post a \"fiancee-summary\" element message on the bus every this many frames (0 = never).",
@@ -833,7 +893,8 @@ static void gst_fiancee_filter_class_init(GstFianceeFilterClass* klass) {
       g_param_spec_boxed("stats", "Statistics",
                          "Totals since the element started (GstStructure \"fiancee-stats\"): frames, exit-counts, "
                          "late-frames, fallback-frames, passthrough-frames, exit-switches (rendered frames whose exit differs from the "
-                         "previous one's), held-frames (kept on a costlier exit by exit-hysteresis), mean-gflops, mean-ms, saved-share, and "
+                         "previous one's), held-frames (kept on a costlier exit by exit-hysteresis), budget-limited-frames (sent by latency-budget to an "
+                         "exit not predicted within quality-threshold), over-budget-frames (took longer than latency-budget), mean-gflops, mean-ms, saved-share, and "
                          "the loaded model's num-exits, scale-factors, metric, metric-unit, device.",
                          GST_TYPE_STRUCTURE, static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 

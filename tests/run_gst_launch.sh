@@ -134,3 +134,50 @@ if [ -w /dev/full ]; then
 else
   echo "ok 9 # SKIP no writable /dev/full"
 fi
+
+# 10. Live use. (a) A live test source through the live-stream properties: every frame comes out,
+#     the element announces its latency, and a package without calibration frames says so once.
+"$GST_LAUNCH" -m videotestsrc is-live=true num-buffers=90 ! video/x-raw,format=RGB,width=96,height=80,framerate=30/1 ! \
+  queue leaky=downstream max-size-buffers=1 ! \
+  fianceereenact model-location="$pkg" source-location="$src" no-face=neutral latency-budget=5 target-miss-rate=0.05 \
+    exit-hysteresis=5 summary-interval=10 stats-location="$tmp/live-test.csv" ! fakesink sync=true \
+  > "$tmp/live-test.txt" 2>&1 || fail "live videotestsrc pipeline with latency-budget and target-miss-rate failed"
+if grep -q "ERROR" "$tmp/live-test.txt"; then fail "errors on the bus of the live pipeline"; fi
+grep -q "(latency)" "$tmp/live-test.txt" || fail "the element posted no latency message in a live pipeline"
+[ "$(grep -c "no calibration frames" "$tmp/live-test.txt" || true)" -eq 1 ] \
+  || fail "expected one warning that the demo package has no calibration frames"
+# The leaky queue drops what the element cannot take in time (the first frames include warm-up).
+rendered=$(awk -F, 'NR > 1 && $7 == 0 && $13 > 0' "$tmp/live-test.csv" | wc -l)
+[ "$rendered" -ge 3 ] || fail "only $rendered frames of the live source were rendered with a frame time"
+echo "ok 10a - live videotestsrc: latency-budget, target-miss-rate, exit-hysteresis; latency announced"
+
+# (b) A camera stand-in paced in real time: the bundled refiner's avatar photo for 10 frames, a black
+#     picture for 20 (longer than face-hold-frames), the face again for 10. Frames without a face pass
+#     through; once the face is back it is rendered again. The calibrated bundled package: no warning.
+root=$(cd "$(dirname "$0")/.." && pwd)
+refiner="$root/assets/refiner-256"
+mkdir "$tmp/cam"
+"$GST_LAUNCH" -q videotestsrc num-buffers=1 pattern=black ! video/x-raw,format=RGB,width=256,height=256 ! pngenc ! \
+  filesink location="$tmp/black.png" > /dev/null 2>&1 || fail "could not write a black frame"
+i=0
+for what in face face face face face face face face face face \
+            black black black black black black black black black black black black black black black black black black black black \
+            face face face face face face face face face face; do
+  if [ "$what" = face ]; then cp "$refiner/source.png" "$tmp/cam/f_$(printf %04d $i).png"; else cp "$tmp/black.png" "$tmp/cam/f_$(printf %04d $i).png"; fi
+  i=$((i + 1))
+done
+"$GST_LAUNCH" -m multifilesrc location="$tmp/cam/f_%04d.png" caps=image/png,framerate=15/1 ! pngdec ! videoconvert ! videoscale ! \
+  video/x-raw,format=RGB,width=256,height=256 ! identity sync=true ! queue leaky=downstream max-size-buffers=1 ! \
+  fianceereenact model-location="$refiner" source-location="$refiner/source.png" latency-budget=200 target-miss-rate=0.05 \
+    exit-hysteresis=5 stats-location="$tmp/cam.csv" ! videoconvert ! fakesink sync=true \
+  > "$tmp/cam.txt" 2>&1 || fail "camera stand-in pipeline failed"
+if grep -q "ERROR\|WARNING" "$tmp/cam.txt"; then fail "errors or warnings on the bus of the camera stand-in pipeline"; fi
+# pts in ns at 15 fps: face before 10/15 s, black from there to 30/15 s, face again after.
+awk -F, -v s=1000000000 'NR == 1 { next }
+  $2 < 10 * s / 15 && $7 == 0 { before++ }
+  $2 >= 24 * s / 15 && $2 < 30 * s / 15 && $7 == 1 { gone++ }
+  $2 >= 31 * s / 15 && $7 == 0 { back++ }
+  END { printf "face rendered before: %d, passed through without a face: %d, rendered after it came back: %d\n", before, gone, back
+        exit !(before >= 1 && gone >= 1 && back >= 1) }' "$tmp/cam.csv" > "$tmp/cam-check.txt" \
+  || fail "the face leaving and coming back was not handled: $(cat "$tmp/cam-check.txt")"
+echo "ok 10b - camera stand-in: face, no face, face again ($(cat "$tmp/cam-check.txt"))"

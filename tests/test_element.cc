@@ -846,6 +846,9 @@ struct FakeScript {
   bool passthrough = false;
   int threads_seen = 0;          // at::get_num_threads() inside the last process()
   std::vector<int> wanted;       // the router's exit per frame (cycled); empty = the backbone
+  double sleep_ms = 0;           // process() takes at least this long
+  bool calibrated = false;       // scale factor 1/2 has calibration frames
+  fiancee::RouteSettings seen;   // the settings of the last process()
 };
 FakeScript g_script;
 
@@ -860,6 +863,8 @@ class FakePipeline : public fiancee::FramePipeline {
     info_.default_threshold = fiancee::defaults::kQualityThreshold;
     info_.device_name = "cpu";
     info_.backbone_gflops = 4.0;
+    info_.route_gflops = {{"1/2", {1.0, 2.0, 4.0}}, {"1/4", {1.0, 2.0, 4.0}}};
+    if (g_script.calibrated) info_.calibrated_scale_factors = {"1/2"};
   }
 
   void process(const fiancee::ImageView& in, const fiancee::ImageView& out, const fiancee::RouteSettings& settings,
@@ -867,6 +872,8 @@ class FakePipeline : public fiancee::FramePipeline {
     if (g_script.throw_nonfinite) throw fiancee::NonFiniteError("backbone output of frame has NaN");
     if (g_script.throw_unknown) throw 42;
     g_script.threads_seen = at::get_num_threads();
+    g_script.seen = settings;
+    if (g_script.sleep_ms > 0) std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(g_script.sleep_ms));
     for (int y = 0; y < in.height; ++y)
       std::copy(in.data + y * in.stride, in.data + y * in.stride + in.width * in.channels, out.data + y * out.stride);
     static const double gflops[3] = {1.0, 2.0, 4.0};
@@ -1166,6 +1173,65 @@ TEST(FilterBase, ExitHysteresisSetWhilePlayingCutsSwitches) {
   g_object_set(t.element(), "exit-hysteresis", 0u, NULL);
   EXPECT_EQ(run(3), (std::vector<int>{0, 1, 0}));
   EXPECT_TRUE(texts(t.messages(), GST_MESSAGE_ERROR).empty());
+}
+
+TEST(FilterBase, LatencyBudgetSetWhilePlayingRoutesOnLearnedTimesAndCountsOverruns) {
+  Harness t(make_fake());
+  auto* spec = G_PARAM_SPEC_DOUBLE(g_object_class_find_property(G_OBJECT_GET_CLASS(t.element()), "latency-budget"));
+  ASSERT_NE(spec, nullptr);
+  EXPECT_EQ(spec->default_value, 0.0);
+  EXPECT_TRUE(G_PARAM_SPEC(spec)->flags & GST_PARAM_MUTABLE_PLAYING);
+  g_script.sleep_ms = 3;
+  GstBuffer* out = t.process();
+  ASSERT_NE(out, nullptr);
+  EXPECT_GE(meta_double(meta_of(out), "frame-ms"), 3.0) << "the element's whole time for the frame";
+  EXPECT_FALSE(meta_bool(meta_of(out), "over-budget"));
+  gst_buffer_unref(out);
+  EXPECT_TRUE(g_script.seen.route_ms.empty()) << "no budget: no route times asked for";
+  g_object_set(t.element(), "latency-budget", 1.0, NULL);  // while PLAYING; every frame takes >= 3 ms
+  for (int i = 0; i < 3; ++i) {
+    out = t.process();
+    ASSERT_NE(out, nullptr);
+    EXPECT_TRUE(meta_bool(meta_of(out), "over-budget"));
+    gst_buffer_unref(out);
+    EXPECT_DOUBLE_EQ(g_script.seen.latency_budget_ms, 1.0);
+    ASSERT_EQ(g_script.seen.route_ms.size(), 3u) << "times learned from the frames so far, one per exit";
+    EXPECT_GE(g_script.seen.route_ms[2], 3.0);  // the backbone's own frames took >= 3 ms
+  }
+  EXPECT_EQ(stats_uint64(t.element(), "over-budget-frames"), 3u);
+  g_object_set(t.element(), "latency-budget", 0.0, NULL);
+  gst_buffer_unref(t.process());
+  EXPECT_EQ(stats_uint64(t.element(), "over-budget-frames"), 3u);
+  EXPECT_TRUE(texts(t.messages(), GST_MESSAGE_ERROR).empty());
+}
+
+TEST(FilterBase, TargetMissRateNeedsCalibrationFramesAndSaysSoOtherwise) {
+  GstElement* e = make_fake();
+  g_object_set(e, "target-miss-rate", 0.05, NULL);
+  Harness t(e);
+  gst_buffer_unref(t.process());
+  EXPECT_DOUBLE_EQ(g_script.seen.target_miss_rate, 0.05);
+  auto warnings = texts(t.messages(), GST_MESSAGE_WARNING);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("no calibration frames for scale factor 1/2"), std::string::npos) << warnings[0];
+  EXPECT_NE(warnings[0].find("fiancee calibrate"), std::string::npos) << warnings[0];
+}
+
+TEST(FilterBase, TargetMissRateSetWhilePlayingOnACalibratedPackage) {
+  GstElement* e = make_fake();
+  g_script.calibrated = true;  // read when the element starts and makes its pipeline
+  Harness t(e);
+  auto* spec = G_PARAM_SPEC_DOUBLE(g_object_class_find_property(G_OBJECT_GET_CLASS(t.element()), "target-miss-rate"));
+  ASSERT_NE(spec, nullptr);
+  EXPECT_TRUE(G_PARAM_SPEC(spec)->flags & GST_PARAM_MUTABLE_PLAYING);
+  g_object_set(t.element(), "target-miss-rate", 0.05, NULL);
+  gst_buffer_unref(t.process());
+  EXPECT_DOUBLE_EQ(g_script.seen.target_miss_rate, 0.05);
+  EXPECT_TRUE(texts(t.messages(), GST_MESSAGE_WARNING).empty());
+  g_object_set(t.element(), "scale-factor", "1/4", "target-miss-rate", 0.1, NULL);  // 1/4 has none
+  auto warnings = texts(t.messages(), GST_MESSAGE_WARNING);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("scale factor 1/4"), std::string::npos) << warnings[0];
 }
 
 TEST(FilterBase, OddStridesArePassedThrough) {
