@@ -83,7 +83,7 @@ double conformal_margin(const Calibration& c, const std::vector<double>& gflops,
     for (int e = 0; e + 1 < exits; ++e) crossings.push_back(threshold - p[size_t(e)]);
   std::sort(crossings.begin(), crossings.end());
   crossings.erase(std::unique(crossings.begin(), crossings.end()), crossings.end());
-  crossings.insert(crossings.begin(), crossings.front() - 1.0);  // below every crossing: every branch qualifies
+  crossings.insert(crossings.begin(), -never);  // below every crossing: every branch qualifies
   // From the cautious end down, while the bound still holds (monotone in m by construction).
   double margin = never;
   for (auto it = crossings.rbegin(); it != crossings.rend() && bound_holds(*it); ++it) margin = *it;

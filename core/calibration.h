@@ -10,7 +10,8 @@
 // which bounds the expected miss rate on new exchangeable frames by a
 // (Angelopoulos et al., "Conformal risk control", 2022). A miss is a frame
 // whose taken exit's measured distance to the backbone is >= the threshold.
-// The margin may be negative: a cautious predictor then routes cheaper.
+// The margin may be negative: a cautious predictor then routes cheaper; -inf
+// when even routing every frame to its cheapest exit keeps the bound.
 // Plain C++ apart from loading/saving (safetensors).
 #pragma once
 

@@ -66,6 +66,15 @@ TEST(Calibration, TooFewFramesForTheRateSendEveryFrameToTheBackbone) {
   EXPECT_EQ(calibrated_exit({0.0, 0.0, 0.0}, kGflops, 0.1, m), 2);
 }
 
+TEST(Calibration, ExitsThatNeverMissGetEveryFrameWhateverTheirPrediction) {
+  Calibration cal;
+  for (int i = 0; i < 100; ++i) cal.predicted.push_back({0.5, 0.4, 0.0}), cal.measured.push_back({0.01, 0.005, 0.0});
+  const double m = conformal_margin(cal, kGflops, 0.1, 0.05);
+  EXPECT_TRUE(std::isinf(m) && m < 0);
+  EXPECT_EQ(calibrated_exit({0.9, 0.9, 0.0}, kGflops, 0.1, m), 0);
+  EXPECT_EQ(miss_rate(cal, kGflops, 0.1, m), 0.0);
+}
+
 TEST(Calibration, BadRatesAndRouteTablesAreInputErrors) {
   const auto cal = frames(50, 0.0, 0.01, 6);
   EXPECT_THROW(conformal_margin(cal, kGflops, 0.1, 0.0), InputError);
