@@ -15,15 +15,17 @@ struct FrameReport;
 class LatencyEstimator {
  public:
   static constexpr size_t kWindow = 30;         // frames the estimate looks back on
-  static constexpr double kRepostGrowth = 1.2;  // re-announce when the estimate grows by > 20%
+  static constexpr double kRepostGrowth = 1.2;  // re-announce when the estimate grows by > 20% (or shrinks as much)
 
   explicit LatencyEstimator(size_t window = kWindow, double repost_growth = kRepostGrowth);
 
-  // Adds one processed frame. Its time counts scaled to the backbone (the
-  // router may pick the backbone on any frame); pass-through frames say
+  // Adds one processed frame. Its engine time counts scaled to the backbone
+  // (the router may pick the backbone on any frame), plus the element's time
+  // outside the engine (FrameReport::frame_ms, when set); pass-through frames say
   // nothing about the network and are ignored. True when the estimate now
-  // exceeds the last announced one by the growth factor: the caller posts a
-  // latency message, and the estimate counts as announced.
+  // exceeds the last announced one by the growth factor, or has stayed below
+  // it by that factor over a whole window: the caller posts a latency
+  // message, and the estimate counts as announced.
   bool push(const FrameReport& report);
 
   // The estimate in nanoseconds: the slowest backbone-equivalent frame in the

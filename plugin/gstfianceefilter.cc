@@ -293,7 +293,7 @@ static void gst_fiancee_filter_set_property(GObject* object, guint prop_id, cons
   auto* self = GST_FIANCEE_FILTER(object);
   Impl& d = impl(self);
   std::string warning;
-  bool restart_note = false;
+  bool restart_note = false, repost_latency = false;
   {
     std::lock_guard<std::mutex> g(d.lock);
     Settings& s = d.settings;
@@ -363,6 +363,7 @@ static void gst_fiancee_filter_set_property(GObject* object, guint prop_id, cons
         break;
       case PROP_LATENCY_BUDGET:
         s.latency_budget_ms = g_value_get_double(value);
+        repost_latency = d.loaded;
         break;
       default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -373,6 +374,7 @@ static void gst_fiancee_filter_set_property(GObject* object, guint prop_id, cons
     GST_WARNING_OBJECT(self, "%s changed while running: takes effect at the next start (READY -> PAUSED)",
                        pspec->name);
   if (!warning.empty()) GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("%s", warning.c_str()), (NULL));
+  if (repost_latency) gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
 }
 
 static void gst_fiancee_filter_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
@@ -620,6 +622,12 @@ static gboolean gst_fiancee_filter_query(GstBaseTransform* trans, GstPadDirectio
       std::lock_guard<std::mutex> g(d.latency_lock);
       ours = d.latency.announce();
     }
+    {
+      // With a budget the element promises that time per frame: a sink that waited
+      // for the backbone's worst case would hold back every frame the budget made fast.
+      std::lock_guard<std::mutex> g(d.lock);
+      if (d.settings.latency_budget_ms > 0) ours = static_cast<GstClockTime>(d.settings.latency_budget_ms * GST_MSECOND);
+    }
     if (GST_CLOCK_TIME_IS_VALID(min)) min += ours;
     if (GST_CLOCK_TIME_IS_VALID(max)) max += ours;
     GST_DEBUG_OBJECT(self, "latency: ours %" GST_TIME_FORMAT ", total min %" GST_TIME_FORMAT ", max %" GST_TIME_FORMAT,
@@ -863,7 +871,8 @@ static void gst_fiancee_filter_class_init(GstFianceeFilterClass* klass) {
                           "Milliseconds per frame for this element (front end and network). Each route's time is learned "
                           "while running (90th percentile of recent frames); a frame takes the cheapest route that meets "
                           "quality-threshold and fits the budget, else the best-predicted route that fits (marked "
-                          "budget-limited in the frame's meta: a quality miss), else the fastest. 0 = off.",
+                          "budget-limited in the frame's meta: a quality miss), else the fastest. The element then reports "
+                          "this as its latency. 0 = off.",
                           0.0, kMaxLatencyBudgetMs, 0.0, playing));
   g_object_class_install_property(gobject_class, PROP_SUMMARY_INTERVAL,
       g_param_spec_uint("summary-interval", "Summary interval",

@@ -1199,7 +1199,16 @@ TEST(FilterBase, LatencyBudgetSetWhilePlayingRoutesOnLearnedTimesAndCountsOverru
     EXPECT_GE(g_script.seen.route_ms[2], 3.0);  // the backbone's own frames took >= 3 ms
   }
   EXPECT_EQ(stats_uint64(t.element(), "over-budget-frames"), 3u);
+  // The budget is the latency the element promises: the query answers it, and a change asks for a re-query.
+  int before = 0;
+  for (const auto& m : t.messages()) before += m.type == GST_MESSAGE_LATENCY;
+  g_object_set(t.element(), "latency-budget", 25.0, NULL);
+  int after = 0;
+  for (const auto& m : t.messages()) after += m.type == GST_MESSAGE_LATENCY;
+  EXPECT_EQ(after, before + 1);
+  EXPECT_EQ(gst_harness_query_latency(t.h()), 25 * GST_MSECOND);
   g_object_set(t.element(), "latency-budget", 0.0, NULL);
+  EXPECT_GE(gst_harness_query_latency(t.h()), 3 * GST_MSECOND) << "without a budget: the running estimate again";
   gst_buffer_unref(t.process());
   EXPECT_EQ(stats_uint64(t.element(), "over-budget-frames"), 3u);
   EXPECT_TRUE(texts(t.messages(), GST_MESSAGE_ERROR).empty());

@@ -89,6 +89,14 @@ TEST(LatencyEstimator, CheapExitsCountAsTheBackboneWouldHaveTaken) {
   EXPECT_EQ(l.estimate_ns(), 20 * kMs);
 }
 
+TEST(LatencyEstimator, TimeOutsideTheEngineCountsUnscaled) {
+  LatencyEstimator l;
+  auto f = frame(5, 1.0);  // a 20 ms backbone frame's network
+  f.frame_ms = 12;         // 7 ms of front end and framing around it
+  ASSERT_TRUE(l.push(f));
+  EXPECT_EQ(l.estimate_ns(), 27 * kMs);
+}
+
 TEST(LatencyEstimator, IgnoresPassthroughAndNonTimes) {
   LatencyEstimator l;
   ASSERT_TRUE(l.push(frame(20)));
@@ -98,23 +106,22 @@ TEST(LatencyEstimator, IgnoresPassthroughAndNonTimes) {
   EXPECT_EQ(l.estimate_ns(), 20 * kMs);
 }
 
-TEST(LatencyEstimator, SlowestFrameOfTheWindowAndShrinkingIsNotAnnounced) {
+TEST(LatencyEstimator, SlowestFrameOfTheWindowAndAWholeWindowOfShrinkingIsAnnounced) {
   LatencyEstimator l(3);
-  ASSERT_TRUE(l.push(frame(30)));
+  ASSERT_TRUE(l.push(frame(30)));  // e.g. the first frame's warm-up
   EXPECT_FALSE(l.push(frame(10)));
   EXPECT_FALSE(l.push(frame(10)));
   EXPECT_EQ(l.estimate_ns(), 30 * kMs);
-  EXPECT_FALSE(l.push(frame(10)));  // the 30 ms frame left the window
+  EXPECT_TRUE(l.push(frame(10)));  // the 30 ms frame left the window: 10 ms over a whole window
   EXPECT_EQ(l.estimate_ns(), 10 * kMs);
-  EXPECT_FALSE(l.push(frame(30)));  // back to what was announced: no growth over it
+  EXPECT_FALSE(l.push(frame(9)));   // -10%: within the factor
+  EXPECT_TRUE(l.push(frame(30)));   // growth over the newly announced 10 ms
 }
 
 TEST(LatencyEstimator, AQueryAnswerCountsAsAnnounced) {
   LatencyEstimator l(2);
   ASSERT_TRUE(l.push(frame(10)));
-  l.push(frame(5));
-  l.push(frame(5));  // estimate 5 ms, announced still 10
-  EXPECT_FALSE(l.push(frame(11)));
+  EXPECT_FALSE(l.push(frame(11)));  // +10%
   EXPECT_EQ(l.announce(), 11 * kMs);
   EXPECT_FALSE(l.push(frame(13)));  // +18% over the 11 ms answered
   EXPECT_TRUE(l.push(frame(14)));
