@@ -33,7 +33,7 @@ echo "ok 2 - train-branches"
 "$FIANCEE" train-predictor --work "$tmp/w" --steps 8 --batch 4 --fixed-batch --lr 1e-2 --quiet --calibration-frames 24
 check_falls "$tmp/w/checkpoints/train-predictor-1_2.losses.csv"
 "$FIANCEE" inspect "$tmp/w/package" > "$tmp/inspect-w.txt" || fail "the trained package does not validate"
-grep -q "calibration  SF 1/2   24 frames (procedural validation identities" "$tmp/inspect-w.txt" \
+grep -q "calibration  SF 1/2 *24 frames (procedural validation identities" "$tmp/inspect-w.txt" \
   || fail "train-predictor did not calibrate the package: $(grep calibration "$tmp/inspect-w.txt")"
 echo "ok 3 - train-predictor wrote a valid, calibrated package"
 
@@ -121,7 +121,7 @@ for fam in oasis asap; do
   "$FIANCEE" train-predictor --work "$w" --steps 8 --batch 4 --fixed-batch --lr 1e-2 --quiet --calibration-frames 16 2> /dev/null
   check_falls "$w/checkpoints/train-predictor-1_2.losses.csv"
   "$FIANCEE" inspect "$w/package" > "$tmp/inspect-$fam.txt" || fail "the trained $fam package does not validate"
-  grep -q "calibration  SF 1/2   16 frames (held-out procedural scenes" "$tmp/inspect-$fam.txt" \
+  grep -q "calibration  SF 1/2 *16 frames (held-out procedural scenes" "$tmp/inspect-$fam.txt" \
     || fail "train-predictor did not calibrate the $fam package: $(grep calibration "$tmp/inspect-$fam.txt")"
   echo "ok - synth train-* ($fam) wrote a valid package"
 done

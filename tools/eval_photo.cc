@@ -470,9 +470,10 @@ int eval_photo(const Options& args) {
     titles.push_back(v.name);
     columns.push_back(std::move(run.tiles));
   }
-  std::printf("fiancee eval-photo %s --photo %s --driver %s --frames %d --out %s --threshold %g --sheet-frames %d\n",
+  std::printf("fiancee eval-photo %s --photo %s --driver %s --frames %d --out %s --threshold %g --sheet-frames %d "
+              "--exit-hysteresis %d --target-miss-rate %g --variants %s\n",
               setup.options.model_location.c_str(), setup.options.source_location.c_str(), setup.driver.c_str(), limit,
-              setup.out_dir.c_str(), threshold, k);
+              setup.out_dir.c_str(), threshold, k, args.integer("--exit-hysteresis", 0), target, args.get("--variants", "all").c_str());
   std::printf("%d driver frames; routed threshold %g (%s); exit_shares: exit 0 first, backbone last\n", setup.frames, threshold,
               setup.info.metric_name.c_str());
   print_table(rows);
