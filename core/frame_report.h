@@ -23,6 +23,7 @@ struct RouteSettings {
   double target_miss_rate = 0;     // > 0: predictions get the package's conformal margin for this miss rate (core/calibration.h); 0 = off
   double latency_budget_ms = 0;    // > 0: the route must fit this time per frame (fit_budget); 0 = off
   std::vector<double> route_ms;    // estimated time per exit for the budget (RouteTimes); empty = not yet known
+  bool no_network = false;         // render without any network where the pipeline can (reenactment: the warp alone)
 };
 
 struct FrameReport {

@@ -25,14 +25,18 @@ void push_window(std::deque<double>& d, double v, size_t window) {
 RouteTimes::RouteTimes(size_t window, double quantile) : window_(std::max<size_t>(window, 1)), quantile_(quantile) {}
 
 void RouteTimes::push(const FrameReport& r) {
-  if (r.passthrough || !(r.frame_ms > 0) || !(r.total_ms >= 0) || !(r.gflops > 0)) return;
+  if (r.passthrough || !(r.frame_ms > 0) || !(r.total_ms >= 0)) return;
+  if (r.exit < 0) return push_window(outside_ms_, r.frame_ms, window_);
+  if (!(r.gflops > 0)) return;
   if (r.measured >= 0 && r.exit + 1 != r.num_exits) return;
   push_window(outside_ms_, std::max(r.frame_ms - r.total_ms, 0.0), window_);
   push_window(route_ms_[r.gflops], r.total_ms, window_);
 }
 
+double RouteTimes::outside_ms() const { return outside_ms_.empty() ? 0.0 : quantile(outside_ms_, quantile_); }
+
 std::vector<double> RouteTimes::estimate_ms(const std::vector<double>& gflops) const {
-  if (outside_ms_.empty()) return {};
+  if (route_ms_.empty()) return {};
   const double outside = quantile(outside_ms_, quantile_);
   std::vector<double> out;
   for (double g : gflops) {

@@ -23,9 +23,14 @@ class RouteTimes {
 
   explicit RouteTimes(size_t window = kWindow, double quantile = kQuantile);
 
-  // A processed frame with frame_ms set. Frames that say nothing about their
-  // route's time are ignored: passthrough, no time, or measured (the backbone ran too).
+  // A processed frame with frame_ms set. A frame rendered without a network
+  // (exit -1, not passthrough) counts for the time outside it. Frames that say
+  // nothing about their route's time are ignored: passthrough, no time, or
+  // measured (the backbone ran too).
   void push(const FrameReport& report);
+
+  // The time of a frame without any network (the time outside it); 0 before any frame.
+  double outside_ms() const;
 
   // Estimated whole-frame time per route, for routes costing `gflops` (one per
   // exit, backbone last, as the manifest gives them); empty before any frame.

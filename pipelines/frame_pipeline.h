@@ -36,6 +36,7 @@ struct PipelineInfo {
   double backbone_gflops = 0;  // of the backbone route (the same at every scale factor)
   std::map<std::string, std::vector<double>> route_gflops;  // per scale factor: GFLOPs per exit (backbone last)
   std::vector<std::string> calibrated_scale_factors;  // those with calibration frames (target miss rate possible)
+  bool renders_without_network = false;  // honours RouteSettings::no_network (reenactment: the warp alone)
 };
 
 class FramePipeline {

@@ -33,6 +33,7 @@ class PackagePipeline : public FramePipeline {
   torch::Device device_ = torch::kCPU;
   std::shared_ptr<GuideDatabase> database_;  // the engine's, or null
   std::unique_ptr<Engine> engine_;
+  PipelineInfo& mutable_info() { return info_; }
 
  private:
   PipelineInfo info_;

@@ -46,7 +46,7 @@ class Reenactor : public ReenactPipeline {
     const int size = avatar_->crop_size();
     auto warped = reenact::warp_avatar(avatar_->crop(), avatar_->mesh(), trace_.target);
     trace_.warped = warped.image;
-    if (refine_) {
+    if (refine_ && !settings.no_network) {
       auto& engine = package_.engine();
       const auto key = reenact::key_from_landmarks(trace_.target, size, size).unsqueeze(0);
       auto result = engine.run(reenact::refiner_input(warped), key, settings);
@@ -72,6 +72,7 @@ class Reenactor : public ReenactPipeline {
         throw PackageError(o.model_location + ": is a '" + m.pipeline + "' package; fianceereenact needs a 'reenact' package");
       check_pipeline_package(package_);
       start_engine(o.device, o.database_location);
+      mutable_info().renders_without_network = true;  // the warp alone is a frame
     }
     void process(const ImageView&, const ImageView&, const RouteSettings&, FrameReport&) override {}
     const Package& package() const { return package_; }

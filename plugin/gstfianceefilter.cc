@@ -37,6 +37,9 @@ constexpr guint kMaxThreads = 1024;
 constexpr guint kMaxExitHysteresis = 100000;
 constexpr double kMaxTargetMissRate = 0.5;
 constexpr double kMaxLatencyBudgetMs = 60000;
+// Frames in a row the budget may render without the network before one network
+// frame re-times the fastest route (the machine's load may have dropped).
+constexpr int kMaxNoNetworkStreak = 30;
 
 enum {
   PROP_0,
@@ -90,6 +93,7 @@ struct Impl {
   std::unique_ptr<fiancee::FrameLog> frame_log;
   fiancee::ExitHysteresis hysteresis;
   fiancee::RouteTimes route_times;
+  int no_network_streak = 0;  // frames in a row the budget rendered without the network
   bool have_size = false;
   int width = 0, height = 0;
 
@@ -524,6 +528,7 @@ static gboolean gst_fiancee_filter_start(GstBaseTransform* trans) {
   d.frame_log = std::move(frame_log);
   d.hysteresis.reset();
   d.route_times.reset();
+  d.no_network_streak = 0;
   if (const std::string w = calibration_warning(s, info); !w.empty())
     GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("%s", w.c_str()), (NULL));
   d.pipeline = std::move(pipeline);
@@ -714,6 +719,11 @@ static GstFlowReturn gst_fiancee_filter_transform_frame(GstVideoFilter* filter, 
     if (rs.latency_budget_ms > 0) {
       const auto it = d.info.route_gflops.find(rs.scale_factor.empty() ? d.info.default_scale_factor : rs.scale_factor);
       if (it != d.info.route_gflops.end()) rs.route_ms = d.route_times.estimate_ms(it->second);
+      // No network route fits: the warp alone is the fastest route there is.
+      rs.no_network = d.info.renders_without_network && rs.forced_exit < 0 && !rs.route_ms.empty() &&
+                      *std::min_element(rs.route_ms.begin(), rs.route_ms.end()) > rs.latency_budget_ms &&
+                      d.no_network_streak < kMaxNoNetworkStreak;
+      d.no_network_streak = rs.no_network ? d.no_network_streak + 1 : 0;
     }
     summary_interval = d.settings.summary_interval;
     hold = static_cast<int>(d.settings.exit_hysteresis);
@@ -746,6 +756,7 @@ static GstFlowReturn gst_fiancee_filter_transform_frame(GstVideoFilter* filter, 
     d.pipeline->process(in, out, rs, report);
     report.frame_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     report.over_budget = rs.latency_budget_ms > 0 && report.frame_ms > rs.latency_budget_ms;
+    if (rs.no_network && report.exit < 0 && !report.passthrough) report.budget_limited = true;
     d.hysteresis.update(report, hold);
     d.route_times.push(report);
 
@@ -871,7 +882,8 @@ static void gst_fiancee_filter_class_init(GstFianceeFilterClass* klass) {
                           "Milliseconds per frame for this element (front end and network). Each route's time is learned "
                           "while running (90th percentile of recent frames); a frame takes the cheapest route that meets "
                           "quality-threshold and fits the budget, else the best-predicted route that fits (marked "
-                          "budget-limited in the frame's meta: a quality miss), else the fastest. The element then reports "
+                          "budget-limited in the frame's meta: a quality miss), else the fastest; a reenactment frame for "
+                          "which no network route fits shows the warp alone (exit -1, budget-limited). The element then reports "
                           "this as its latency. 0 = off.",
                           0.0, kMaxLatencyBudgetMs, 0.0, playing));
   g_object_class_install_property(gobject_class, PROP_SUMMARY_INTERVAL,

@@ -848,6 +848,7 @@ struct FakeScript {
   std::vector<int> wanted;       // the router's exit per frame (cycled); empty = the backbone
   double sleep_ms = 0;           // process() takes at least this long
   bool calibrated = false;       // scale factor 1/2 has calibration frames
+  bool without_network = false;  // the pipeline honours RouteSettings::no_network
   fiancee::RouteSettings seen;   // the settings of the last process()
 };
 FakeScript g_script;
@@ -865,6 +866,7 @@ class FakePipeline : public fiancee::FramePipeline {
     info_.backbone_gflops = 4.0;
     info_.route_gflops = {{"1/2", {1.0, 2.0, 4.0}}, {"1/4", {1.0, 2.0, 4.0}}};
     if (g_script.calibrated) info_.calibrated_scale_factors = {"1/2"};
+    info_.renders_without_network = g_script.without_network;
   }
 
   void process(const fiancee::ImageView& in, const fiancee::ImageView& out, const fiancee::RouteSettings& settings,
@@ -892,6 +894,12 @@ class FakePipeline : public fiancee::FramePipeline {
     report.total_ms = g_script.ms;
     report.stage_ms = {{"front", g_script.ms / 2}, {"branch 0/exit", g_script.ms / 2}};
     report.scale_factor = settings.scale_factor.empty() ? "1/2" : settings.scale_factor;
+    if (settings.no_network) {  // as the reenactment's warp alone: no exit, no GFLOPs
+      report.exit = report.wanted_exit = -1;
+      report.gflops = report.total_ms = 0;
+      report.predicted.clear();
+      report.stage_ms.clear();
+    }
     report.passthrough = g_script.passthrough;
     report.warning = g_script.warning;
     if (g_script.vary_warning && !report.warning.empty()) report.warning += " #" + std::to_string(frames_);
@@ -1212,6 +1220,32 @@ TEST(FilterBase, LatencyBudgetSetWhilePlayingRoutesOnLearnedTimesAndCountsOverru
   gst_buffer_unref(t.process());
   EXPECT_EQ(stats_uint64(t.element(), "over-budget-frames"), 3u);
   EXPECT_TRUE(texts(t.messages(), GST_MESSAGE_ERROR).empty());
+}
+
+TEST(FilterBase, LatencyBudgetWithNoFittingRouteRendersWithoutTheNetworkAndRetimesNowAndThen) {
+  GstElement* e = make_fake();
+  g_script.without_network = true;
+  Harness t(e);
+  g_script.sleep_ms = 3;  // the network routes take >= 3 ms, the budget is 1 ms
+  g_object_set(t.element(), "latency-budget", 1.0, NULL);
+  std::vector<int> exits;
+  for (int i = 0; i < 34; ++i) {
+    GstBuffer* out = t.process();
+    ASSERT_NE(out, nullptr);
+    exits.push_back(meta_int(meta_of(out), "exit"));
+    if (exits.back() < 0) EXPECT_TRUE(meta_bool(meta_of(out), "budget-limited"));
+    EXPECT_FALSE(meta_bool(meta_of(out), "passthrough"));
+    gst_buffer_unref(out);
+  }
+  EXPECT_EQ(exits[0], 2) << "nothing timed yet: the quality route";
+  for (int i = 1; i <= 30; ++i) EXPECT_EQ(exits[size_t(i)], -1) << "frame " << i << ": no network route fits";
+  EXPECT_EQ(exits[31], 2) << "after 30 frames without the network, one network frame re-times the routes";
+  EXPECT_EQ(exits[32], -1);
+  EXPECT_EQ(stats_uint64(t.element(), "budget-limited-frames"), 32u);  // frames 1-30, 32, 33
+  g_object_set(t.element(), "exit", 0, NULL);  // a forced exit always runs the network
+  GstBuffer* out = t.process();
+  EXPECT_EQ(meta_int(meta_of(out), "exit"), 0);
+  gst_buffer_unref(out);
 }
 
 TEST(FilterBase, TargetMissRateNeedsCalibrationFramesAndSaysSoOtherwise) {

@@ -45,6 +45,16 @@ TEST(RouteTimes, SlowFramesCountAtTheNinetiethPercentile) {
   EXPECT_DOUBLE_EQ(t.estimate_ms(kGflops)[0], 46);
 }
 
+TEST(RouteTimes, FramesWithoutTheNetworkTimeTheOutsideOnly) {
+  RouteTimes t;
+  auto warp_only = frame(0, 0, 7);
+  warp_only.exit = -1;
+  warp_only.gflops = 0;
+  t.push(warp_only);
+  EXPECT_DOUBLE_EQ(t.outside_ms(), 7);
+  EXPECT_TRUE(t.estimate_ms(kGflops).empty()) << "no network route timed yet";
+}
+
 TEST(RouteTimes, FramesWithoutARouteTimeAreIgnored) {
   RouteTimes t;
   auto passed = frame(0, 0, 3);
