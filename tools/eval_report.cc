@@ -137,12 +137,13 @@ void report_calibration(const EvalSetup& s, const std::vector<std::vector<double
   std::printf("\ncalibrated routing (target-miss-rate; %d calibration frames: %s)\n", cal.frames(), cal.split.c_str());
   std::printf("%9s %7s %9s %7s %12s   %s\n", "threshold", "target", "margin", "miss", "GFLOPs share", "uncalibrated: miss, GFLOPs share");
   std::vector<std::vector<double>> realized(targets.size());
-  std::vector<double> xs;
+  std::vector<double> xs, uncalibrated;
   for (double t : thresholds) {
     if (t <= 0) continue;
     xs.push_back(t);
     double miss0, share0;
     route(t, 0, miss0, share0);
+    uncalibrated.push_back(miss0);
     for (size_t k = 0; k < targets.size(); ++k) {
       const double margin = conformal_margin(cal, s.gflops, t, targets[k]);
       double miss, share;
@@ -162,6 +163,7 @@ void report_calibration(const EvalSetup& s, const std::vector<std::vector<double
   c.x_label = "quality threshold (" + s.metric + ")";
   c.y_label = "share of frames missing the threshold";
   c.y_percent = true;
+  c.series.push_back({"threshold alone (no target)", uncalibrated, plot::kGrey});
   for (size_t k = 0; k < targets.size(); ++k) {
     c.series.push_back({"realized, target " + format("%.2f", targets[k]), realized[k], plot::series_colour(k)});
     c.series.push_back({"target " + format("%.2f", targets[k]), std::vector<double>(xs.size(), targets[k]), plot::series_colour(k), true});
