@@ -41,7 +41,10 @@ class Engine {
   EngineOutput run(const torch::Tensor& input, const torch::Tensor& key, const RouteSettings& settings);
 
   // Calibration frames per scale factor (Package::calibrations()), for RouteSettings::target_miss_rate.
-  void set_calibrations(std::map<std::string, Calibration> calibrations) { calibrations_ = std::move(calibrations); }
+  void set_calibrations(std::map<std::string, Calibration> calibrations) {
+    calibrations_ = std::move(calibrations);
+    margin_cache_ = {};  // a margin of the old frames must not outlive them
+  }
   bool calibrated(const std::string& scale_factor) const { return calibrations_.count(scale_factor) > 0; }
 
   const Manifest& manifest() const { return manifest_; }

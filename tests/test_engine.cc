@@ -323,6 +323,12 @@ TEST(Engine, TargetMissRateComparesPredictionsWithTheCalibratedThreshold) {
     EXPECT_DOUBLE_EQ(r.threshold, 0.15 - margin);
     EXPECT_EQ(r.exit, fiancee::choose_route(r.predicted, gflops, r.threshold, -1, false).exit);
   }
+  // New calibration frames (a predictor that is never wrong): their own margin, not the cached one.
+  fiancee::Calibration exact = cal;
+  exact.measured = exact.predicted;
+  f.engine->set_calibrations({{sf, exact}});
+  EXPECT_DOUBLE_EQ(f.engine->run(input, key, s).reports[0].threshold, 0.15 - fiancee::conformal_margin(exact, gflops, 0.15, 0.05));
+  EXPECT_NE(fiancee::conformal_margin(exact, gflops, 0.15, 0.05), margin);
   s.target_miss_rate = 0;
   EXPECT_DOUBLE_EQ(f.engine->run(input, key, s).reports[0].threshold, 0.15) << "target off";
 }
