@@ -22,4 +22,10 @@ inline constexpr int kPredictedRoute = -1;
 inline constexpr int kFaceHoldFrames = 12;
 inline constexpr int kFaceRedetectInterval = 1;
 
+// Shared engine: how long a stream's frame may wait for the other streams'
+// frames to fill a batch (ms). Streams that started together stay in step
+// after the first batch, so a few ms suffice; a live 30 fps frame has 33.
+inline constexpr double kBatchWindowMs = 5.0;
+inline constexpr double kMaxBatchWindowMs = 1000.0;
+
 }  // namespace fiancee::defaults

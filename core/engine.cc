@@ -69,39 +69,51 @@ Engine::Engine(std::shared_ptr<ExitGraph> graph, Manifest manifest, std::shared_
 double Engine::routing_threshold(const std::string& sf, const RouteSettings& settings) {
   const auto it = calibrations_.find(sf);
   if (!(settings.target_miss_rate > 0) || it == calibrations_.end()) return settings.quality_threshold;
-  auto& c = margin_cache_;
-  if (c.scale_factor != sf || c.threshold != settings.quality_threshold || c.rate != settings.target_miss_rate) {
-    c.margin = conformal_margin(it->second, manifest_.scale_factor(sf).route_gflops, settings.quality_threshold, settings.target_miss_rate);
-    c.scale_factor = sf, c.threshold = settings.quality_threshold, c.rate = settings.target_miss_rate;
+  const auto key = std::make_tuple(sf, settings.quality_threshold, settings.target_miss_rate);
+  auto cached = margin_cache_.find(key);
+  if (cached == margin_cache_.end()) {
+    if (margin_cache_.size() >= 64) margin_cache_.clear();  // a sweep of thresholds must not grow it without bound
+    const double margin = conformal_margin(it->second, manifest_.scale_factor(sf).route_gflops, settings.quality_threshold,
+                                           settings.target_miss_rate);
+    cached = margin_cache_.emplace(key, margin).first;
   }
-  return settings.quality_threshold - c.margin;
+  return settings.quality_threshold - cached->second;
 }
 
-EngineOutput Engine::run(const torch::Tensor& input, const torch::Tensor& key, const RouteSettings& settings) {
+EngineOutput Engine::run(const torch::Tensor& input, const torch::Tensor& key, const std::vector<RouteSettings>& per_frame) {
   torch::NoGradGuard no_grad;
   const auto total_t0 = std::chrono::steady_clock::now();
-  const std::string sf = settings.scale_factor.empty() ? manifest_.default_scale_factor : settings.scale_factor;
+  const int64_t n = input.size(0);
+  if (per_frame.size() != 1 && per_frame.size() != size_t(n))
+    throw InputError("engine of model '" + manifest_.name + "': " + std::to_string(per_frame.size()) + " route settings for " +
+                     std::to_string(n) + " frames (give one, or one per frame)");
+  const auto settings_of = [&](int64_t i) -> const RouteSettings& { return per_frame[per_frame.size() == 1 ? 0 : i]; };
+  const auto sf_of = [&](const RouteSettings& s) { return s.scale_factor.empty() ? manifest_.default_scale_factor : s.scale_factor; };
+  const std::string sf = sf_of(per_frame[0]);
+  for (const auto& s : per_frame)
+    if (sf_of(s) != sf)
+      throw InputError("engine of model '" + manifest_.name + "': one batch mixes scale factors " + sf + " and " + sf_of(s) +
+                       " (a batch runs one scale factor's exits)");
   const auto& gflops = manifest_.scale_factor(sf).route_gflops;
   const int n_exits = manifest_.num_exits(), backbone = n_exits - 1;
-  const int64_t n = input.size(0);
   StepTimer timer(device_);
 
   auto in = input.to(device_);
   if (channels_last_ && in.dim() == 4) in = in.contiguous(at::MemoryFormat::ChannelsLast);
   auto x = timer.time("front", [&] { return graph_->front(in); });
   torch::Tensor predicted;
-  if (settings.forced_exit < 0 && !settings.late)
+  const bool any_predicted = std::any_of(per_frame.begin(), per_frame.end(), [](const RouteSettings& s) { return s.forced_exit < 0 && !s.late; });
+  if (any_predicted)
     predicted = timer.time("predictor", [&] {
       return graph_->predict(sf, x, key.defined() ? key.to(device_) : key).to(torch::kCPU, torch::kDouble).clamp_min(0);
     });
 
-  const double routed_threshold = routing_threshold(sf, settings);
-  const bool budget = settings.latency_budget_ms > 0 && settings.route_ms.size() == size_t(n_exits);
   EngineOutput out;
   out.reports.resize(n);
   std::vector<int> exit(n);
-  std::string warning;
   for (int64_t i = 0; i < n; ++i) {
+    const RouteSettings& settings = settings_of(i);
+    const bool budget = settings.latency_budget_ms > 0 && settings.route_ms.size() == size_t(n_exits);
     auto& r = out.reports[i];
     r.num_exits = n_exits;
     r.scale_factor = sf;
@@ -114,9 +126,9 @@ EngineOutput Engine::run(const torch::Tensor& input, const torch::Tensor& key, c
       if (usable)
         for (int e = 0; e < backbone; ++e) r.predicted[e] = predicted[i][e].item<double>();
       else
-        warning = "predictor of model '" + manifest_.name + "' returned NaN/Inf; frame sent to the backbone";
+        r.warning = "predictor of model '" + manifest_.name + "' returned NaN/Inf; frame sent to the backbone";
     }
-    const double threshold = usable ? routed_threshold : 0.0;
+    const double threshold = usable ? routing_threshold(sf, settings) : 0.0;
     r.threshold = threshold;
     const auto choice = choose_route(r.predicted, gflops, threshold, settings.forced_exit, settings.late);
     exit[i] = choice.exit;
@@ -162,7 +174,7 @@ EngineOutput Engine::run(const torch::Tensor& input, const torch::Tensor& key, c
         if (std::find(bad.begin(), bad.end(), static_cast<int64_t>(j)) != bad.end()) {
           exit[frames[j]] = backbone;  // stays alive, continues down the backbone
           out.reports[frames[j]].fell_back = true;
-          warning = "exit " + std::to_string(b) + " of model '" + manifest_.name + "' produced NaN/Inf; the backbone rendered the frame";
+          out.reports[frames[j]].warning = "exit " + std::to_string(b) + " of model '" + manifest_.name + "' produced NaN/Inf; the backbone rendered the frame";
         } else {
           out.images[frames[j]].copy_(img[j]);
         }
@@ -171,7 +183,7 @@ EngineOutput Engine::run(const torch::Tensor& input, const torch::Tensor& key, c
     std::vector<int64_t> keep, still;
     for (size_t p = 0; p < alive.size(); ++p) {
       const int e = exit[alive[p]];
-      const int needed = e == backbone || settings.measure ? stages : graph_->attach_point(e);
+      const int needed = e == backbone || settings_of(alive[p]).measure ? stages : graph_->attach_point(e);
       if (needed > level) keep.push_back(p), still.push_back(alive[p]);
     }
     if (level == stages) break;
@@ -187,7 +199,7 @@ EngineOutput Engine::run(const torch::Tensor& input, const torch::Tensor& key, c
       const int64_t i = alive[j];
       if (exit[i] == backbone) {
         out.images[i].copy_(img[j]);
-        if (settings.measure) out.reports[i].measured = 0;
+        if (settings_of(i).measure) out.reports[i].measured = 0;
       } else {
         // Measuring: the frame's own exit already rendered it; compare with the backbone.
         if (!metric_) metric_ = make_metric(manifest_.metric);
@@ -203,7 +215,7 @@ EngineOutput Engine::run(const torch::Tensor& input, const torch::Tensor& key, c
     r.gflops = gflops[exit[i]];
     r.stage_ms = timer.steps;
     r.total_ms = total / static_cast<double>(n);
-    r.warning = warning;
+    r.batch = static_cast<int>(n);
   }
   return out;
 }

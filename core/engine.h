@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core/calibration.h"
@@ -38,7 +39,13 @@ class Engine {
   Engine(std::shared_ptr<ExitGraph> graph, Manifest manifest, std::shared_ptr<GuideDatabase> db, torch::Device device);
 
   // input [N,C,H,W] float (any device); key [N,D] guide/predictor key or undefined.
-  EngineOutput run(const torch::Tensor& input, const torch::Tensor& key, const RouteSettings& settings);
+  // settings: one per frame (frames of several streams in one batch, each
+  // routed by its own threshold, QoS, hold and budget), or one for all. All
+  // frames of a batch use one scale factor (InputError otherwise).
+  EngineOutput run(const torch::Tensor& input, const torch::Tensor& key, const std::vector<RouteSettings>& settings);
+  EngineOutput run(const torch::Tensor& input, const torch::Tensor& key, const RouteSettings& settings) {
+    return run(input, key, std::vector<RouteSettings>{settings});
+  }
 
   // Calibration frames per scale factor (Package::calibrations()), for RouteSettings::target_miss_rate.
   void set_calibrations(std::map<std::string, Calibration> calibrations) {
@@ -46,6 +53,7 @@ class Engine {
     margin_cache_ = {};  // a margin of the old frames must not outlive them
   }
   bool calibrated(const std::string& scale_factor) const { return calibrations_.count(scale_factor) > 0; }
+  const std::map<std::string, Calibration>& calibrations() const { return calibrations_; }
 
   const Manifest& manifest() const { return manifest_; }
   const torch::Device& device() const { return device_; }
@@ -60,11 +68,9 @@ class Engine {
   std::shared_ptr<QualityMetric> metric_;  // made on the first measured frame
   bool channels_last_ = false;             // CPU: activations and weights in NHWC (runtime::channels_last)
   std::map<std::string, Calibration> calibrations_;
-  // The last conformal margin: settings change rarely, the search costs a few ms.
-  struct {
-    std::string scale_factor;
-    double threshold = -1, rate = -1, margin = 0;
-  } margin_cache_;
+  // Conformal margins by (scale factor, threshold, rate): settings change
+  // rarely, the search costs a few ms, and a shared engine serves several.
+  std::map<std::tuple<std::string, double, double>, double> margin_cache_;
 
   // quality_threshold minus the calibrated margin (or unchanged: no target, no calibration).
   double routing_threshold(const std::string& scale_factor, const RouteSettings& settings);

@@ -42,7 +42,8 @@ struct FrameReport {
   double gflops = 0;                   // GFLOPs of the route taken (from the manifest)
   double backbone_gflops = 0;
   std::vector<std::pair<std::string, double>> stage_ms;  // wall time per stage
-  double total_ms = 0;                 // the engine's time per frame
+  double total_ms = 0;                 // the engine's time per frame (its batch's time / frames in it)
+  int batch = 1;                       // frames in the engine batch this frame ran in (> 1: with other streams' frames, shared engine)
   double frame_ms = 0;                 // the element's whole time for the frame (front end, engine, framing); 0 = not measured
   bool over_budget = false;            // frame_ms exceeded RouteSettings::latency_budget_ms
   std::string scale_factor;

@@ -17,6 +17,7 @@ void RouteStats::add(const FrameReport& report) {
   held_ += report.held;
   budget_limited_ += report.budget_limited;
   over_budget_ += report.over_budget;
+  batched_ += report.batch > 1;
   late_ += report.late;
   fell_back_ += report.fell_back;
   passthrough_ += report.passthrough;

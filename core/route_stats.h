@@ -27,13 +27,15 @@ class RouteStats {
   int64_t budget_limited_frames() const { return budget_limited_; }
   // Frames whose whole time exceeded the latency budget.
   int64_t over_budget_frames() const { return over_budget_; }
+  // Frames that ran in one engine batch with other streams' frames (shared engine).
+  int64_t batched_frames() const { return batched_; }
   double mean_gflops() const;
   double mean_ms() const;
   // GFLOPs saved relative to always running the backbone, as a share of it.
   double saved_share() const;
 
  private:
-  int64_t frames_ = 0, late_ = 0, fell_back_ = 0, passthrough_ = 0, switches_ = 0, held_ = 0, budget_limited_ = 0, over_budget_ = 0;
+  int64_t frames_ = 0, late_ = 0, fell_back_ = 0, passthrough_ = 0, switches_ = 0, held_ = 0, budget_limited_ = 0, over_budget_ = 0, batched_ = 0;
   int last_exit_ = -1;
   std::vector<int64_t> exit_counts_;
   double gflops_ = 0, backbone_gflops_ = 0, ms_ = 0;

@@ -22,6 +22,14 @@ struct ImageView {
   int channels = 3;
 };
 
+// Whether a pipeline runs an engine of its own or one shared by name with
+// other pipelines of this process (core/shared_engine.h): one copy of the
+// weights, frames of all its streams batched.
+struct EngineSharing {
+  std::string name;                                // empty = an engine of its own
+  double window_ms = defaults::kBatchWindowMs;     // the longest a frame waits for other streams' frames
+};
+
 // What a pipeline says about itself: the element checks its settings against
 // it and reports it in `stats`. Fixed once the pipeline is built.
 struct PipelineInfo {

@@ -1,5 +1,7 @@
 #include "pipelines/package_pipeline.h"
 
+#include <filesystem>
+
 #include "core/device.h"
 #include "core/errors.h"
 #include "core/guide_db.h"
@@ -8,6 +10,8 @@
 #include "pipelines/synth_inputs.h"
 
 namespace fiancee {
+
+namespace fs = std::filesystem;
 
 void check_pipeline_package(const Package& package) {
   const Manifest& m = package.manifest();
@@ -39,16 +43,27 @@ void check_pipeline_package(const Package& package) {
                        ") and gives 3 (RGB); this one says it takes " + size(m.input) + " and gives " + size(m.output));
 }
 
-void PackagePipeline::start_engine(Device device, const std::string& database_location) {
+void PackagePipeline::start_engine(Device device, const std::string& database_location, const EngineSharing& sharing) {
   device_ = resolve_device(device);
-  database_ = package_.guide_database(database_location);
-  engine_ = std::make_unique<Engine>(models::load_graph(package_), package_.manifest(), database_, device_);
-  auto calibrations = package_.calibrations();
-  for (const auto& [sf, c] : calibrations) info_.calibrated_scale_factors.push_back(sf);
-  engine_->set_calibrations(std::move(calibrations));
+  auto make = [&] {
+    auto engine = std::make_unique<Engine>(models::load_graph(package_), package_.manifest(), package_.guide_database(database_location), device_);
+    engine->set_calibrations(package_.calibrations());
+    return engine;
+  };
+  if (sharing.name.empty()) {
+    engine_ = SharedEngine::own(make());
+  } else {
+    // What the engine is made of: streams naming it must ask for the same.
+    const auto canonical = [](const std::string& p) { return fs::weakly_canonical(fs::path(p)).string(); };
+    const std::string identity = "package " + canonical(package_.dir()) + " (guide database " +
+                                 (database_location.empty() ? std::string("the package's") : canonical(database_location)) + ") on " +
+                                 device_.str();
+    engine_ = SharedEngine::join(sharing.name, identity, sharing.window_ms, make);
+  }
+  for (const auto& [sf, c] : engine_->engine().calibrations()) info_.calibrated_scale_factors.push_back(sf);
 
   const Manifest& m = package_.manifest();
-  info_.num_exits = engine_->num_exits();
+  info_.num_exits = engine_->engine().num_exits();
   for (const auto& sf : m.scale_factors) info_.scale_factors.push_back(sf.name), info_.route_gflops[sf.name] = sf.route_gflops;
   info_.default_scale_factor = m.default_scale_factor;
   info_.metric_name = m.metric;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/engine.h"
+#include "core/shared_engine.h"
 #include "core/package.h"
 #include "pipelines/frame_pipeline.h"
 
@@ -26,13 +27,13 @@ class PackagePipeline : public FramePipeline {
  protected:
   explicit PackagePipeline(Package package) : package_(std::move(package)) {}
   // Call once the subclass has checked the manifest: loads the graph and the
-  // database, and fills info() from the manifest and the device.
-  void start_engine(Device device, const std::string& database_location);
+  // database (or joins the shared engine that already holds them), and fills
+  // info() from the manifest and the device.
+  void start_engine(Device device, const std::string& database_location, const EngineSharing& sharing);
 
   Package package_;
   torch::Device device_ = torch::kCPU;
-  std::shared_ptr<GuideDatabase> database_;  // the engine's, or null
-  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<SharedEngine::Stream> engine_;  // this pipeline's own engine, or its stream of a shared one
   PipelineInfo& mutable_info() { return info_; }
 
  private:

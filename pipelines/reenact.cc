@@ -71,12 +71,12 @@ class Reenactor : public ReenactPipeline {
       if (m.pipeline != "reenact")
         throw PackageError(o.model_location + ": is a '" + m.pipeline + "' package; fianceereenact needs a 'reenact' package");
       check_pipeline_package(package_);
-      start_engine(o.device, o.database_location);
+      start_engine(o.device, o.database_location, o.sharing);
       mutable_info().renders_without_network = true;  // the warp alone is a frame
     }
     void process(const ImageView&, const ImageView&, const RouteSettings&, FrameReport&) override {}
     const Package& package() const { return package_; }
-    Engine& engine() { return *engine_; }
+    SharedEngine::Stream& engine() { return *engine_; }
   };
 
   static face::FaceFrontEndOptions front_end_options(const ReenactOptions& o) {

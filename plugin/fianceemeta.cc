@@ -72,6 +72,7 @@ GstStructure* fiancee_frame_meta_add(GstBuffer* buffer, const fiancee::FrameRepo
                     "budget-limited", G_TYPE_BOOLEAN, report.budget_limited,
                     "frame-ms", G_TYPE_DOUBLE, report.frame_ms,
                     "over-budget", G_TYPE_BOOLEAN, report.over_budget,
+                    "batch", G_TYPE_INT, report.batch,
                     "passthrough", G_TYPE_BOOLEAN, report.passthrough,
                     "stage-ms", GST_TYPE_STRUCTURE, stages,
                     NULL);

@@ -58,6 +58,8 @@ enum {
   PROP_EXIT_HYSTERESIS,
   PROP_TARGET_MISS_RATE,
   PROP_LATENCY_BUDGET,
+  PROP_SHARED_ENGINE,
+  PROP_BATCH_WINDOW,
 };
 
 struct Settings {
@@ -76,6 +78,7 @@ struct Settings {
   guint exit_hysteresis = 0;  // frames; 0 = off
   double target_miss_rate = 0;   // 0 = off
   double latency_budget_ms = 0;  // 0 = off
+  fiancee::EngineSharing sharing;  // name "" = an engine of its own
 };
 
 struct Impl {
@@ -166,6 +169,7 @@ GstStructure* stats_structure(const char* name, const Impl& d) {
       "held-frames", G_TYPE_UINT64, static_cast<guint64>(s.held_frames()),
       "budget-limited-frames", G_TYPE_UINT64, static_cast<guint64>(s.budget_limited_frames()),
       "over-budget-frames", G_TYPE_UINT64, static_cast<guint64>(s.over_budget_frames()),
+      "batched-frames", G_TYPE_UINT64, static_cast<guint64>(s.batched_frames()),
       "mean-gflops", G_TYPE_DOUBLE, s.mean_gflops(),
       "mean-ms", G_TYPE_DOUBLE, s.mean_ms(),
       "saved-share", G_TYPE_DOUBLE, s.saved_share(),
@@ -358,6 +362,14 @@ static void gst_fiancee_filter_set_property(GObject* object, guint prop_id, cons
         s.threads = g_value_get_uint(value);
         restart_note = d.loaded;
         break;
+      case PROP_SHARED_ENGINE:
+        s.sharing.name = value_string(value);
+        restart_note = d.loaded;
+        break;
+      case PROP_BATCH_WINDOW:
+        s.sharing.window_ms = g_value_get_double(value);
+        restart_note = d.loaded;
+        break;
       case PROP_EXIT_HYSTERESIS:
         s.exit_hysteresis = g_value_get_uint(value);
         break;
@@ -399,6 +411,8 @@ static void gst_fiancee_filter_get_property(GObject* object, guint prop_id, GVal
     case PROP_STATS_LOCATION: g_value_set_string(value, s.stats_location.c_str()); break;
     case PROP_MEASURE_QUALITY: g_value_set_boolean(value, s.measure_quality); break;
     case PROP_THREADS: g_value_set_uint(value, s.threads); break;
+    case PROP_SHARED_ENGINE: g_value_set_string(value, s.sharing.name.c_str()); break;
+    case PROP_BATCH_WINDOW: g_value_set_double(value, s.sharing.window_ms); break;
     case PROP_EXIT_HYSTERESIS: g_value_set_uint(value, s.exit_hysteresis); break;
     case PROP_TARGET_MISS_RATE: g_value_set_double(value, s.target_miss_rate); break;
     case PROP_LATENCY_BUDGET: g_value_set_double(value, s.latency_budget_ms); break;
@@ -488,6 +502,7 @@ static gboolean gst_fiancee_filter_start(GstBaseTransform* trans) {
   load.model_location = s.model_location;
   load.database_location = s.database_location;
   load.device = s.device;
+  load.sharing = s.sharing;
 
   std::unique_ptr<fiancee::FramePipeline> pipeline;
   std::unique_ptr<fiancee::FrameLog> frame_log;
@@ -910,12 +925,26 @@ static void gst_fiancee_filter_class_init(GstFianceeFilterClass* klass) {
                         "LibTorch intra-op threads for this process: 0 = all cores the process may use. Applied when "
                         "the element starts; process-wide, as LibTorch's setting is (the element started last wins).",
                         0, kMaxThreads, kDefaultThreads, ready));
+  g_object_class_install_property(gobject_class, PROP_SHARED_ENGINE,
+      g_param_spec_string("shared-engine", "Shared engine",
+                          "Name of an engine shared with the other fiancee elements of this process that give the same "
+                          "name: one copy of the weights, and their frames run as one batch (each frame keeps its own "
+                          "element's route, threshold, QoS and meta). All must give the same model-location, "
+                          "database-location and device (else the later one fails to start, naming the first). "
+                          "Empty = an engine of this element's own. Applied when the element starts.",
+                          "", ready));
+  g_object_class_install_property(gobject_class, PROP_BATCH_WINDOW,
+      g_param_spec_double("batch-window", "Batch window",
+                          "Milliseconds a frame may wait for the other streams of its shared-engine before its batch "
+                          "runs without them (a batch runs at once when every stream has a frame waiting). 0 = never "
+                          "wait. Unused without shared-engine. Applied when the element starts.",
+                          0.0, fiancee::defaults::kMaxBatchWindowMs, fiancee::defaults::kBatchWindowMs, ready));
   g_object_class_install_property(gobject_class, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics",
                          "Totals since the element started (GstStructure \"fiancee-stats\"): frames, exit-counts, "
                          "late-frames, fallback-frames, passthrough-frames, exit-switches (rendered frames whose exit differs from the "
                          "previous one's), held-frames (kept on a costlier exit by exit-hysteresis), budget-limited-frames (sent by latency-budget to an "
-                         "exit not predicted within quality-threshold), over-budget-frames (took longer than latency-budget), mean-gflops, mean-ms, saved-share, and "
+                         "exit not predicted within quality-threshold), over-budget-frames (took longer than latency-budget), batched-frames (ran in one batch with other streams' frames of a shared-engine), mean-gflops, mean-ms, saved-share, and "
                          "the loaded model's num-exits, scale-factors, metric, metric-unit, device.",
                          GST_TYPE_STRUCTURE, static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 

@@ -47,6 +47,7 @@ struct GstFianceeLoadSettings {
   std::string model_location;     // package directory; exists (checked by the base)
   std::string database_location;  // empty = the package's guide database
   fiancee::Device device = fiancee::Device::Auto;
+  fiancee::EngineSharing sharing;  // shared-engine, batch-window
 };
 
 struct _GstFianceeFilterClass {

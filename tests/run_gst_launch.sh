@@ -181,3 +181,17 @@ awk -F, -v s=1000000000 'NR == 1 { next }
         exit !(before >= 1 && gone >= 1 && back >= 1) }' "$tmp/cam.csv" > "$tmp/cam-check.txt" \
   || fail "the face leaving and coming back was not handled: $(cat "$tmp/cam-check.txt")"
 echo "ok 10b - camera stand-in: face, no face, face again ($(cat "$tmp/cam-check.txt"))"
+
+# 11. Many streams, one engine: two fianceesynth elements in one pipeline name the same shared-engine.
+#     Both render every frame; with a batch window longer than a frame, their frames run as batches of two.
+"$GST_LAUNCH" -m \
+  multifilesrc location="$tmp/scenes/labels_%04d.png" caps=image/png,framerate=10/1 ! pngdec ! \
+    fianceesynth name=one model-location="$tmp/scenes-pkg" backbone=oasis shared-engine=scenes batch-window=1000 summary-interval=6 ! fakesink \
+  multifilesrc location="$tmp/scenes/labels_%04d.png" caps=image/png,framerate=10/1 ! pngdec ! \
+    fianceesynth name=two model-location="$tmp/scenes-pkg" backbone=oasis shared-engine=scenes batch-window=1000 summary-interval=6 ! fakesink \
+  > "$tmp/shared.txt" 2>&1 || fail "two fianceesynth elements sharing one engine: pipeline failed"
+for e in one two; do
+  grep "fiancee-summary" "$tmp/shared.txt" | grep -q "element \"$e\".*frames=(guint64)6,.*batched-frames=(guint64)[1-6]," \
+    || fail "element $e: no summary of 6 frames of which some ran batched with the other stream"
+done
+echo "ok 11 - two elements, one shared engine: both streams render, frames batched across them"

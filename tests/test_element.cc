@@ -1505,6 +1505,63 @@ TEST(Synth, UsesThePackageThresholdUnlessSet) {
   EXPECT_DOUBLE_EQ(threshold, 0.2);
 }
 
+// Two elements naming one shared-engine: their frames run as one batch, each
+// keeps its own output and meta, and the image is the one an element of its
+// own renders (up to float rounding of batched kernels).
+TEST(Synth, SharedEngineBatchesTwoStreamsAndKeepsTheirOutputs) {
+  const auto shared = [](int window_ms) {
+    GstElement* e = make_synth();
+    g_object_set(e, "shared-engine", "harness-pair", "batch-window", double(window_ms), NULL);
+    return e;
+  };
+  Harness alone(make_synth(), 64, 32, GST_VIDEO_FORMAT_GRAY8);
+  // A window far longer than a frame: each batch forms because both streams have a frame waiting.
+  Harness a(shared(1000), 64, 32, GST_VIDEO_FORMAT_GRAY8), b(shared(1000), 64, 32, GST_VIDEO_FORMAT_GRAY8);
+  const int frames = 3;
+  for (int i = 0; i < frames; ++i) {
+    GstBuffer* out_a = nullptr;
+    std::thread other([&] { out_a = a.process(); });
+    GstBuffer* out_b = b.process();
+    other.join();
+    GstBuffer* reference = alone.process();
+    ASSERT_TRUE(out_a && out_b && reference) << "frame " << i;
+    for (GstBuffer* out : {out_a, out_b}) {
+      EXPECT_EQ(meta_int(meta_of(out), "batch"), 2) << "frame " << i;
+      GstMapInfo m, r;
+      ASSERT_TRUE(gst_buffer_map(out, &m, GST_MAP_READ));
+      ASSERT_TRUE(gst_buffer_map(reference, &r, GST_MAP_READ));
+      ASSERT_EQ(m.size, r.size);
+      int worst = 0;
+      for (gsize k = 0; k < m.size; ++k) worst = std::max(worst, std::abs(int(m.data[k]) - int(r.data[k])));
+      EXPECT_LE(worst, 1) << "frame " << i << ": shared output differs from an element's own by " << worst << " levels";
+      gst_buffer_unmap(out, &m);
+      gst_buffer_unmap(reference, &r);
+    }
+    EXPECT_EQ(meta_int(meta_of(reference), "batch"), 1);
+    gst_buffer_unref(out_a);
+    gst_buffer_unref(out_b);
+    gst_buffer_unref(reference);
+  }
+  EXPECT_EQ(stats_uint64(a.element(), "batched-frames"), guint64(frames));
+  EXPECT_EQ(stats_uint64(alone.element(), "batched-frames"), 0u);
+  for (Harness* t : {&a, &b, &alone}) EXPECT_TRUE(texts(t->messages(), GST_MESSAGE_ERROR).empty());
+}
+
+TEST(Synth, SharedEngineOfAnotherModelFailsToStartNamingIt) {
+  GstElement* first = make_synth("oasis");
+  g_object_set(first, "shared-engine", "harness-clash", NULL);
+  Harness running(first, 64, 32, GST_VIDEO_FORMAT_GRAY8);
+  GstElement* second = make_synth("asap");
+  g_object_set(second, "shared-engine", "harness-clash", NULL);
+  const auto r = try_start(second);
+  EXPECT_EQ(r.ret, GST_STATE_CHANGE_FAILURE);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_TRUE(contains(r.errors[0], "harness-clash")) << r.errors[0];
+  EXPECT_TRUE(contains(r.errors[0], "oasis")) << r.errors[0];
+  EXPECT_TRUE(contains(r.errors[0], "asap")) << r.errors[0];
+  gst_object_unref(second);
+}
+
 }  // namespace
 
 // ------------------------------------------------------------------ state cycles

@@ -225,6 +225,7 @@ std::vector<Row> reference_rates(const Timing& tm) {
 }  // namespace
 
 int bench(const Options& args) {
+  if (args.has("--streams")) return bench_streams(args);
   const std::string dev_name = args.get("--device", "auto");
   if (dev_name != "auto" && dev_name != "cpu" && dev_name != "cuda") throw InputError("--device must be auto, cpu or cuda");
   const Timing tm{std::max(1, args.integer("--runs", 5)), std::max(0, args.integer("--warmup", 1)),

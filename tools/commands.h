@@ -9,6 +9,7 @@ namespace fiancee::tools {
 int inspect(const Options& args);
 int make_demo_package(const Options& args);
 int bench(const Options& args);
+int bench_streams(const Options& args);  // bench --streams (tools/bench_streams.cc)
 int flops(const Options& args);
 int flops_oasis();
 int flops_asap_creps();
