@@ -19,8 +19,8 @@ expect() {
 
 "$FIANCEE" --help > "$tmp/help.txt" || fail "fiancee --help exits non-zero"
 mapfile -t commands < <(awk '/^Commands:/ { on = 1; next } on && NF == 0 { exit } on { print $1 }' "$tmp/help.txt")
-# The table in tools/cli.cc holds 13 commands; `help` is the 14th.
-[ "${#commands[@]}" -eq 14 ] || fail "fiancee --help lists ${#commands[@]} commands, expected 14: ${commands[*]}"
+# The table in tools/cli.cc holds 14 commands; `help` is the 15th.
+[ "${#commands[@]}" -eq 15 ] || fail "fiancee --help lists ${#commands[@]} commands, expected 15: ${commands[*]}"
 grep -q "Exit status: 0 success; 1 the command failed" "$tmp/help.txt" || fail "fiancee --help does not document the exit status"
 for c in "${commands[@]}"; do expect 0 "Usage: fiancee $c" "$c" --help; done
 expect 0 "Usage: fiancee eval [OPTIONS] PACKAGE" help eval
@@ -41,6 +41,7 @@ expect 2 "--arch: g2d not in" bench --arch g2d-paper,g2d
 expect 2 "--work is required" train-branches --steps 1
 expect 2 "PACKAGE is required" inspect
 expect 2 "unexpected argument 'B'" inspect A B
+expect 2 "INPUT is required" render PACKAGE
 expect 2 "--threads: must be 0 (all cores) or more" --threads -1 flops
 [ ! -e "$tmp/s" ] && [ ! -e "$tmp/w" ] || fail "a command ran despite a usage error"
 echo "ok 2 - usage errors exit 2 and name the culprit"
@@ -61,3 +62,21 @@ sed -i 's/"pipeline": "reenact"/"pipeline": "synth"/' "$tmp/pkg/manifest.json"
 grep -q '"pipeline": "synth"' "$tmp/pkg/manifest.json" || fail "could not edit the manifest"
 expect 1 "synthesis runs" inspect "$tmp/pkg"
 echo "ok 5 - inspect refuses what the element would refuse"
+
+# render: several inputs through one shared engine; one bad input fails alone.
+"$FIANCEE" make-demo-package --pipeline synth --out "$tmp/synth-pkg" > /dev/null
+"$FIANCEE" make-scenes --out "$tmp/clip-a" --frames 4 --height 32 --width 64 > /dev/null
+"$FIANCEE" make-scenes --out "$tmp/clip-b" --frames 4 --height 32 --width 64 --seed 2 > /dev/null
+rm "$tmp"/clip-*/colour_*.png  # label maps only
+"$FIANCEE" render "$tmp/synth-pkg" "$tmp/clip-a" "$tmp/clip-b" --out "$tmp/rendered" --batch-window 1000 > "$tmp/render.txt" 2>&1 \
+  || fail "render of two label-map folders failed: $(cat "$tmp/render.txt")"
+for c in clip-a clip-b; do
+  [ "$(ls "$tmp/rendered/$c" | wc -l)" -eq 4 ] || fail "render wrote $(ls "$tmp/rendered/$c" | wc -l) frames for $c, expected 4"
+  grep -q "$c: 4 frames .*batched with other inputs [1-4]," "$tmp/render.txt" || fail "render: $c not reported as 4 frames batched: $(cat "$tmp/render.txt")"
+done
+"$FIANCEE" make-scenes --out "$tmp/clip-c" --frames 2 --height 32 --width 64 > /dev/null  # with its RGB colour_*.png
+expect 1 "clip-c/colour_0000.png: a label map must be an 8-bit single-channel" render "$tmp/synth-pkg" "$tmp/clip-b" "$tmp/clip-c" --out "$tmp/r2"
+grep -q "clip-b: 4 frames" "$tmp/out.txt" || fail "a bad input stopped the good one: $(cat "$tmp/out.txt")"
+"$FIANCEE" make-demo-package --out "$tmp/reenact-pkg" > /dev/null
+expect 1 "give the avatar with --photo" render "$tmp/reenact-pkg" "$tmp/clip-a"
+echo "ok 6 - render: inputs share one engine, frames batched; a bad input fails alone (exit 1)"

@@ -75,7 +75,7 @@ Opt required(Opt o) {
 struct Command {
   std::string name;
   std::string description;  // one line
-  std::vector<std::pair<std::string, std::string>> positionals;  // name, help; each required, one value
+  std::vector<std::pair<std::string, std::string>> positionals;  // name, help; each required, one value (a last NAME...: one or more)
   std::vector<Opt> options;
   int (*run)(const Options&);
 };
@@ -225,6 +225,16 @@ const std::vector<Command>& commands() {
         integer("--seed", "S", "1", "seed of the held-out frames"),
         text("--data", "procedural|DIR", "procedural", "synth: held-out scenes (another seed, or the end of a Cityscapes-style val split)")},
        calibrate},
+      {"render", "many inputs through one shared engine (batch jobs): driver videos animating a photo, or label-map folders; PNG frames",
+       {{"PACKAGE", "a reenact package, or a synth package (or folder of them: the first)"},
+        {"INPUT...", "reenact: driver videos or folders of frames; synth: GRAY8 label maps or folders of them"}},
+       {text("--out", "DIR", "render-out", "frames go to DIR/<input name>/00000.png, ..."),
+        text("--photo", "FILE", "", "reenact: the avatar photo (needed)"),
+        integer("--streams", "N", "4", "inputs rendered at once (their frames batched in the engine)"),
+        number("--threshold", "T", "the package's", "quality threshold of the route"),
+        number("--batch-window", "MS", "5", "how long a frame waits for the other inputs' frames"),
+        integer("--frames", "N", "0", "at most N frames per input; 0 = all")},
+       render},
       {"eval-photo", "a photo animated by a driver video: warp-only, each exit, backbone, routed; model-free checks, CSV + contact sheet",
        {{"PACKAGE", "a reenact package directory"}},
        {required(text("--photo", "FILE", "", "the avatar photo (any image with a face)")),
@@ -316,6 +326,7 @@ struct Parsed {
   CLI::App* app = nullptr;
   std::map<std::string, std::string> values;
   std::vector<std::string> positional;
+  std::vector<std::string> rest;  // the values of a last NAME... positional
   std::string threads;
 };
 
@@ -361,8 +372,14 @@ int run_cli(int argc, char** argv) {
     Parsed& p = parsed[i];
     p.app = app.add_subcommand(c.name, c.description)->group("Commands");
     p.positional.resize(c.positionals.size());
-    for (size_t k = 0; k < c.positionals.size(); ++k)
-      p.app->add_option(c.positionals[k].first, p.positional[k], c.positionals[k].second)->type_name("")->required();
+    for (size_t k = 0; k < c.positionals.size(); ++k) {
+      const auto& [name, help_text] = c.positionals[k];
+      const bool many = k + 1 == c.positionals.size() && name.size() > 3 && name.compare(name.size() - 3, 3, "...") == 0;
+      if (many)
+        p.app->add_option(name.substr(0, name.size() - 3), p.rest, help_text)->type_name("")->required();
+      else
+        p.app->add_option(name, p.positional[k], help_text)->type_name("")->required();
+    }
     for (const auto& o : c.options) add(*p.app, o, p.values[o.name]);
     add_threads(*p.app, p.threads);
     names.push_back(c.name);
@@ -399,6 +416,7 @@ int run_cli(int argc, char** argv) {
     const Command& c = table[i];
     Options options;
     options.positional = p.positional;
+    if (!p.rest.empty()) options.positional.back() = p.rest.front(), options.positional.insert(options.positional.end(), p.rest.begin() + 1, p.rest.end());
     for (const auto& o : c.options)
       if (p.app->get_option(o.name)->count() > 0) options.options[o.name] = o.kind == Kind::Flag ? "1" : p.values[o.name];
     const std::string& n = p.app->get_option(kThreads.name)->count() > 0 ? p.threads : threads;

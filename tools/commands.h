@@ -20,6 +20,7 @@ int eval(const Options& args);
 int eval_photo(const Options& args);
 int calibrate(const Options& args);
 int build_db(const Options& args);
+int render(const Options& args);
 int make_scenes(const Options& args);
 int make_heads(const Options& args);
 
