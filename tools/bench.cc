@@ -28,6 +28,7 @@
 #include "models/g2d.h"
 #include "models/oasis.h"
 #include "models/registry.h"
+#include "tools/bench_measure.h"
 #include "tools/commands.h"
 
 namespace fiancee::tools {
@@ -92,21 +93,9 @@ Target paper_arch(const std::string& arch, const std::vector<std::string>& sfs) 
   throw InputError("unknown --arch '" + arch + "' (known: g2d-paper, oasis-paper, asap-paper)");
 }
 
-double percentile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  const size_t rank = static_cast<size_t>(std::ceil(p * static_cast<double>(v.size())));
-  return v[std::min(v.size() - 1, rank == 0 ? 0 : rank - 1)];
-}
-
 // Peak RSS since the last reset (Linux: clear_refs 5 resets VmHWM).
 void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
-double peak_rss_mb() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  return 0;
-}
+double peak_rss_mb() { return process_memory_mb("VmHWM"); }
 
 template <typename F>
 std::vector<double> time_runs(int warmup, int runs, const torch::Device& device, F&& f) {

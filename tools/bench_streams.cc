@@ -22,6 +22,7 @@
 #include "core/runtime.h"
 #include "core/shared_engine.h"
 #include "models/registry.h"
+#include "tools/bench_measure.h"
 #include "tools/commands.h"
 
 namespace fiancee::tools {
@@ -42,18 +43,7 @@ struct Result {
   double fps = 0, p50 = 0, p95 = 0, load_mb = 0, rss_mb = 0, mean_batch = 0, mean_gflops = 0;
 };
 
-double resident_mb() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  return 0;
-}
-
-double quantile(std::vector<double> v, double q) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())))];
-}
+double resident_mb() { return process_memory_mb("VmRSS"); }
 
 // In the child: n streams, each on its own thread, frames routed at the package's default threshold.
 Result measure(const Config& c, int n, bool shared) {
@@ -80,6 +70,7 @@ Result measure(const Config& c, int n, bool shared) {
                      m.input.range_min);
     keys.push_back(key_dim > 0 ? torch::randn({total, key_dim}) : torch::Tensor());
   }
+  const double inputs_mb = resident_mb();  // the run's own memory is counted from here: the frames are not the engine's
   RouteSettings settings;
   settings.quality_threshold = m.default_threshold;
 
@@ -124,12 +115,12 @@ Result measure(const Config& c, int n, bool shared) {
     r.mean_gflops += gflops_sum[i];
   }
   r.fps = static_cast<double>(all.size()) / wall;
-  r.p50 = quantile(all, 0.5);
-  r.p95 = quantile(all, 0.95);
+  r.p50 = percentile(all, 0.5);
+  r.p95 = percentile(all, 0.95);
   r.mean_batch /= static_cast<double>(all.size());
   r.mean_gflops /= static_cast<double>(all.size());
   r.load_mb = loaded_mb;
-  r.rss_mb = resident_mb() - rss0;
+  r.rss_mb = loaded_mb + resident_mb() - inputs_mb;
   return r;
 }
 
@@ -222,7 +213,8 @@ int bench_streams(const Options& args) {
                 rows[i].streams, rows[i + 1].fps / rows[i].fps, rows[i].streams, rows[i + 1].load_mb, rows[i].load_mb, rows[i + 1].rss_mb,
                 rows[i].rss_mb);
   std::printf("LibTorch threads per engine call: %d; batch window %.1f ms; loaded +MB = resident memory the engines added "
-              "(weights, graphs); run +MB = all the run added (also activations, thread stacks)\n",
+              "(weights, graphs); run +MB = that plus what rendering added (activations, "
+              "thread stacks; not the test frames)\n",
               threads, c.window_ms);
   if (args.has("--csv")) {
     std::ofstream csv(args.get("--csv", ""));
