@@ -62,8 +62,49 @@ Engine::Engine(std::shared_ptr<ExitGraph> graph, Manifest manifest, std::shared_
     throw PackageError(manifest_.name + ": manifest lists " + std::to_string(manifest_.num_exits()) + " exits but the architecture has " +
                        std::to_string(graph_->num_branches() + 1));
   graph_->to(device_);
+  graph_->set_dtype(torch::kFloat);  // a graph another engine ran in bf16 starts in float here too
   graph_->eval();
   channels_last_ = graph_->set_channels_last(device_.is_cpu() && runtime::channels_last());
+}
+
+void Engine::set_precision(Precision precision) {
+  const auto dtype = precision == Precision::Bf16 ? torch::kBFloat16 : torch::kFloat;
+  const std::string name = precision == Precision::Bf16 ? "bf16" : "fp32";
+  if (dtype == dtype_) return;
+  if (!graph_->set_dtype(dtype))
+    throw UnavailableError("model '" + manifest_.name + "' cannot run in " + name + " (its graph keeps float weights: TorchScript)");
+  // Every route once on a blank frame: an operation without a kernel for this
+  // precision fails here, at start, not on a user's frame.
+  const auto probe = [&] {
+    const auto& in = manifest_.input;
+    const auto frame = torch::zeros({1, in.channels, in.height, in.width});
+    for (const auto& sf : manifest_.scale_factors)
+      for (int e = 0; e < manifest_.num_exits(); ++e) {
+        RouteSettings s;
+        s.scale_factor = sf.name;
+        s.forced_exit = e;
+        run(frame, {}, s);
+      }
+  };
+  const auto previous = dtype_;
+  dtype_ = dtype;
+  try {
+    probe();
+  } catch (const std::exception& e) {
+    graph_->set_dtype(previous);
+    dtype_ = previous;
+    std::string why = e.what();
+    why = why.substr(0, why.find('\n'));
+    // A probe that fails in the old precision too proves nothing about this one.
+    try {
+      probe();
+    } catch (const std::exception&) {
+      graph_->set_dtype(dtype);
+      dtype_ = dtype;
+      return;
+    }
+    throw UnavailableError("model '" + manifest_.name + "' cannot run in " + name + " on " + device_.str() + ": " + why);
+  }
 }
 
 double Engine::routing_threshold(const std::string& sf, const RouteSettings& settings) {
@@ -98,14 +139,14 @@ EngineOutput Engine::run(const torch::Tensor& input, const torch::Tensor& key, c
   const int n_exits = manifest_.num_exits(), backbone = n_exits - 1;
   StepTimer timer(device_);
 
-  auto in = input.to(device_);
+  auto in = input.to(device_, dtype_);
   if (channels_last_ && in.dim() == 4) in = in.contiguous(at::MemoryFormat::ChannelsLast);
   auto x = timer.time("front", [&] { return graph_->front(in); });
   torch::Tensor predicted;
   const bool any_predicted = std::any_of(per_frame.begin(), per_frame.end(), [](const RouteSettings& s) { return s.forced_exit < 0 && !s.late; });
   if (any_predicted)
     predicted = timer.time("predictor", [&] {
-      return graph_->predict(sf, x, key.defined() ? key.to(device_) : key).to(torch::kCPU, torch::kDouble).clamp_min(0);
+      return graph_->predict(sf, x, key.defined() ? key.to(device_, dtype_) : key).to(torch::kCPU, torch::kDouble).clamp_min(0);
     });
 
   EngineOutput out;
@@ -152,7 +193,11 @@ EngineOutput Engine::run(const torch::Tensor& input, const torch::Tensor& key, c
   torch::Tensor guide;
   const bool any_branch = std::any_of(exit.begin(), exit.end(), [&](int e) { return e != backbone; });
   if (db_ && any_branch)
-    guide = timer.time("guide_db", [&] { return lookup_guide(*graph_, *db_, x, key.defined() ? key.to(device_) : key); });
+    guide = timer.time("guide_db", [&] {
+      // The database searches in float; the branches read the guide in the engine's precision.
+      const auto g = lookup_guide(*graph_, *db_, x.to(torch::kFloat), key.defined() ? key.to(device_) : key);
+      return g.defined() ? g.to(dtype_) : g;
+    });
 
   const int64_t out_c = manifest_.output.channels;
   out.images = torch::empty({n, out_c, manifest_.output.height, manifest_.output.width}, x.options());
@@ -203,10 +248,12 @@ EngineOutput Engine::run(const torch::Tensor& input, const torch::Tensor& key, c
       } else {
         // Measuring: the frame's own exit already rendered it; compare with the backbone.
         if (!metric_) metric_ = make_metric(manifest_.metric);
-        out.reports[i].measured = metric_->distance(out.images[i].unsqueeze(0), img[j].unsqueeze(0)).item<double>();
+        out.reports[i].measured =
+            metric_->distance(out.images[i].unsqueeze(0).to(torch::kFloat), img[j].unsqueeze(0).to(torch::kFloat)).item<double>();
       }
     }
   }
+  if (out.images.scalar_type() != torch::kFloat) out.images = out.images.to(torch::kFloat);
   synchronize(device_);
   const double total = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - total_t0).count();
   for (int64_t i = 0; i < n; ++i) {

@@ -60,6 +60,15 @@ class Engine {
   int num_exits() const { return manifest_.num_exits(); }
   bool channels_last() const { return channels_last_; }  // CPU activations and weights in NHWC
 
+  // Runs the networks in `precision` from now on. Bf16 is checked at once by
+  // rendering a probe frame through every route of every scale factor: a
+  // graph or an operation without bfloat16 support is an UnavailableError
+  // naming the model (and the engine stays in float). Back to Fp32 after
+  // Bf16, the weights keep their bf16 rounding: load the package again for
+  // the original ones.
+  void set_precision(Precision precision);
+  Precision precision() const { return dtype_ == torch::kBFloat16 ? Precision::Bf16 : Precision::Fp32; }
+
  private:
   std::shared_ptr<ExitGraph> graph_;
   Manifest manifest_;
@@ -67,6 +76,7 @@ class Engine {
   torch::Device device_;
   std::shared_ptr<QualityMetric> metric_;  // made on the first measured frame
   bool channels_last_ = false;             // CPU: activations and weights in NHWC (runtime::channels_last)
+  torch::ScalarType dtype_ = torch::kFloat;  // of weights and activations (set_precision)
   std::map<std::string, Calibration> calibrations_;
   // Conformal margins by (scale factor, threshold, rate): settings change
   // rarely, the search costs a few ms, and a shared engine serves several.

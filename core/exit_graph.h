@@ -60,6 +60,9 @@ class ExitGraph {
   }
 
   virtual void to(const torch::Device& device) = 0;
+  // Stores the weights in dtype (float or bfloat16); returns false, changing
+  // nothing, when the graph cannot (TorchScript: a user's module may assume float).
+  virtual bool set_dtype(torch::ScalarType dtype) { return dtype == torch::kFloat; }
   virtual void eval() = 0;
   // Stores 4-D weights channels-last (NHWC) or back in NCHW; returns whether
   // the graph takes NHWC input now. Graphs that cannot (TorchScript: a user's

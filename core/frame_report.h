@@ -12,6 +12,10 @@ namespace fiancee {
 
 enum class Device { Auto, Cpu, Cuda };
 
+// The number format the networks run in. Bf16: bfloat16 weights and
+// activations (CPU with AVX-512 BF16 or AMX, or CUDA); images and reports stay float.
+enum class Precision { Fp32, Bf16 };
+
 // Per-frame routing controls; may change between any two frames.
 struct RouteSettings {
   double quality_threshold = defaults::kQualityThreshold;  // in the package metric's unit; exits predicted below it qualify

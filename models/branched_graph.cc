@@ -32,6 +32,12 @@ void BranchedGraph::to(const torch::Device& device) {
   for (auto& [sf, m] : sets_) m->to(device);
 }
 
+bool BranchedGraph::set_dtype(torch::ScalarType dtype) {
+  backbone_->to(dtype);
+  for (auto& [sf, m] : sets_) m->to(dtype);
+  return true;
+}
+
 bool BranchedGraph::set_channels_last(bool channels_last) {
   const auto format = channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
   auto convert = [&](torch::nn::Module& m) {

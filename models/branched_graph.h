@@ -25,6 +25,7 @@ class BranchedGraph : public ExitGraph {
  public:
   std::vector<std::string> scale_factors() const override;
   void to(const torch::Device& device) override;
+  bool set_dtype(torch::ScalarType dtype) override;
   void eval() override;
   bool set_channels_last(bool channels_last) override;
 

@@ -41,6 +41,7 @@ struct PipelineInfo {
   // The package's recommended quality threshold (used when the application sets none).
   double default_threshold = defaults::kQualityThreshold;
   std::string device_name;  // "cpu" or "cuda:0"
+  std::string precision_name = "fp32";  // "fp32" or "bf16"
   double backbone_gflops = 0;  // of the backbone route (the same at every scale factor)
   std::map<std::string, std::vector<double>> route_gflops;  // per scale factor: GFLOPs per exit (backbone last)
   std::vector<std::string> calibrated_scale_factors;  // those with calibration frames (target miss rate possible)

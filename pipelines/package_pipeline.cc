@@ -43,11 +43,12 @@ void check_pipeline_package(const Package& package) {
                        ") and gives 3 (RGB); this one says it takes " + size(m.input) + " and gives " + size(m.output));
 }
 
-void PackagePipeline::start_engine(Device device, const std::string& database_location, const EngineSharing& sharing) {
+void PackagePipeline::start_engine(Device device, Precision precision, const std::string& database_location, const EngineSharing& sharing) {
   device_ = resolve_device(device);
   auto make = [&] {
     auto engine = std::make_unique<Engine>(models::load_graph(package_), package_.manifest(), package_.guide_database(database_location), device_);
     engine->set_calibrations(package_.calibrations());
+    engine->set_precision(precision);
     return engine;
   };
   if (sharing.name.empty()) {
@@ -57,7 +58,7 @@ void PackagePipeline::start_engine(Device device, const std::string& database_lo
     const auto canonical = [](const std::string& p) { return fs::weakly_canonical(fs::path(p)).string(); };
     const std::string identity = "package " + canonical(package_.dir()) + " (guide database " +
                                  (database_location.empty() ? std::string("the package's") : canonical(database_location)) + ") on " +
-                                 device_.str();
+                                 device_.str() + (precision == Precision::Bf16 ? " in bf16" : "");
     engine_ = SharedEngine::join(sharing.name, identity, sharing.window_ms, make);
   }
   for (const auto& [sf, c] : engine_->engine().calibrations()) info_.calibrated_scale_factors.push_back(sf);
@@ -70,6 +71,7 @@ void PackagePipeline::start_engine(Device device, const std::string& database_lo
   info_.metric_unit = m.metric_unit;
   info_.default_threshold = m.default_threshold;
   info_.device_name = device_.str();
+  info_.precision_name = engine_->engine().precision() == Precision::Bf16 ? "bf16" : "fp32";
   info_.backbone_gflops = m.scale_factors[0].route_gflops.back();
 }
 

@@ -29,7 +29,7 @@ class PackagePipeline : public FramePipeline {
   // Call once the subclass has checked the manifest: loads the graph and the
   // database (or joins the shared engine that already holds them), and fills
   // info() from the manifest and the device.
-  void start_engine(Device device, const std::string& database_location, const EngineSharing& sharing);
+  void start_engine(Device device, Precision precision, const std::string& database_location, const EngineSharing& sharing);
 
   Package package_;
   torch::Device device_ = torch::kCPU;

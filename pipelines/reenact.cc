@@ -71,7 +71,7 @@ class Reenactor : public ReenactPipeline {
       if (m.pipeline != "reenact")
         throw PackageError(o.model_location + ": is a '" + m.pipeline + "' package; fianceereenact needs a 'reenact' package");
       check_pipeline_package(package_);
-      start_engine(o.device, o.database_location, o.sharing);
+      start_engine(o.device, o.precision, o.database_location, o.sharing);
       mutable_info().renders_without_network = true;  // the warp alone is a frame
     }
     void process(const ImageView&, const ImageView&, const RouteSettings&, FrameReport&) override {}

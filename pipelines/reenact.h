@@ -36,6 +36,7 @@ struct ReenactOptions {
   std::string source_location;    // avatar photo (PNG/JPEG/...), any size, grey/RGB/RGBA
   std::string database_location;  // overrides the package's guide database; empty = package's
   Device device = Device::Auto;
+  Precision precision = Precision::Fp32;  // of the networks (Engine::set_precision)
   EngineSharing sharing;          // an engine of its own, or one shared by name with other pipelines
   NoFaceAction no_face = NoFaceAction::Passthrough;
   ExpressionTransfer expression_transfer = ExpressionTransfer::Relative;

@@ -56,7 +56,7 @@ class SynthPipeline : public PackagePipeline {
     z_dim_ = shape.z_dim;
     seed_ = o.seed;
     noise_ = o.noise;
-    start_engine(o.device, o.database_location, o.sharing);
+    start_engine(o.device, o.precision, o.database_location, o.sharing);
   }
 
   void process(const ImageView& in, const ImageView& out, const RouteSettings& settings, FrameReport& report) override {

@@ -21,6 +21,7 @@ struct SynthOptions {
   std::string backbone;           // sub-package name when model_location holds several; empty = first by name
   std::string database_location;  // overrides the package's guide database; empty = package's
   Device device = Device::Auto;
+  Precision precision = Precision::Fp32;  // of the networks (Engine::set_precision)
   EngineSharing sharing;          // an engine of its own, or one shared by name with other pipelines
   uint64_t seed = 0;
   NoiseMode noise = NoiseMode::Fixed;

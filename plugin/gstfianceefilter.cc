@@ -60,6 +60,7 @@ enum {
   PROP_LATENCY_BUDGET,
   PROP_SHARED_ENGINE,
   PROP_BATCH_WINDOW,
+  PROP_PRECISION,
 };
 
 struct Settings {
@@ -69,6 +70,7 @@ struct Settings {
   bool threshold_set = false;  // set by the application; otherwise the package's default applies at start
   std::string scale_factor;  // "" = package default
   fiancee::Device device = fiancee::Device::Auto;
+  fiancee::Precision precision = fiancee::Precision::Fp32;
   int exit = fiancee::defaults::kPredictedRoute;
   guint summary_interval = kDefaultSummaryInterval;
   bool qos_degrade = kDefaultQosDegrade;
@@ -189,6 +191,7 @@ GstStructure* stats_structure(const char* name, const Impl& d) {
       "metric", G_TYPE_STRING, d.info.metric_name.c_str(),
       "metric-unit", G_TYPE_STRING, d.info.metric_unit.c_str(),
       "device", G_TYPE_STRING, d.info.device_name.c_str(),
+      "precision", G_TYPE_STRING, d.info.precision_name.c_str(),
       "backbone-gflops", G_TYPE_DOUBLE, d.info.backbone_gflops,
       NULL);
   return st;
@@ -278,6 +281,20 @@ GType gst_fiancee_device_get_type(void) {
   return type;
 }
 
+GType gst_fiancee_precision_get_type(void) {
+  static GType type = 0;
+  if (g_once_init_enter(&type)) {
+    static const GEnumValue values[] = {
+        {static_cast<gint>(fiancee::Precision::Fp32), "32-bit float", "fp32"},
+        {static_cast<gint>(fiancee::Precision::Bf16), "bfloat16 weights and activations (CPU with AVX-512 BF16 or AMX; CUDA)", "bf16"},
+        {0, nullptr, nullptr},
+    };
+    GType t = g_enum_register_static("GstFianceePrecision", values);
+    g_once_init_leave(&type, t);
+  }
+  return type;
+}
+
 std::string gst_fiancee_filter_get_model_location(GstFianceeFilter* filter) {
   Impl& d = impl(filter);
   std::lock_guard<std::mutex> g(d.lock);
@@ -362,6 +379,10 @@ static void gst_fiancee_filter_set_property(GObject* object, guint prop_id, cons
         s.threads = g_value_get_uint(value);
         restart_note = d.loaded;
         break;
+      case PROP_PRECISION:
+        s.precision = static_cast<fiancee::Precision>(g_value_get_enum(value));
+        restart_note = d.loaded;
+        break;
       case PROP_SHARED_ENGINE:
         s.sharing.name = value_string(value);
         restart_note = d.loaded;
@@ -411,6 +432,7 @@ static void gst_fiancee_filter_get_property(GObject* object, guint prop_id, GVal
     case PROP_STATS_LOCATION: g_value_set_string(value, s.stats_location.c_str()); break;
     case PROP_MEASURE_QUALITY: g_value_set_boolean(value, s.measure_quality); break;
     case PROP_THREADS: g_value_set_uint(value, s.threads); break;
+    case PROP_PRECISION: g_value_set_enum(value, static_cast<gint>(s.precision)); break;
     case PROP_SHARED_ENGINE: g_value_set_string(value, s.sharing.name.c_str()); break;
     case PROP_BATCH_WINDOW: g_value_set_double(value, s.sharing.window_ms); break;
     case PROP_EXIT_HYSTERESIS: g_value_set_uint(value, s.exit_hysteresis); break;
@@ -503,6 +525,7 @@ static gboolean gst_fiancee_filter_start(GstBaseTransform* trans) {
   load.database_location = s.database_location;
   load.device = s.device;
   load.sharing = s.sharing;
+  load.precision = s.precision;
 
   std::unique_ptr<fiancee::FramePipeline> pipeline;
   std::unique_ptr<fiancee::FrameLog> frame_log;
@@ -925,6 +948,12 @@ static void gst_fiancee_filter_class_init(GstFianceeFilterClass* klass) {
                         "LibTorch intra-op threads for this process: 0 = all cores the process may use. Applied when "
                         "the element starts; process-wide, as LibTorch's setting is (the element started last wins).",
                         0, kMaxThreads, kDefaultThreads, ready));
+  g_object_class_install_property(gobject_class, PROP_PRECISION,
+      g_param_spec_enum("precision", "Precision",
+                        "Number format of the networks: fp32, or bf16 (bfloat16 weights and activations: faster where the "
+                        "CPU has AVX-512 BF16 or AMX, at a small quality cost per exit, docs/benchmarks.md). A model with an "
+                        "operation that has no bf16 kernel fails to start, naming it. Applied when the element starts.",
+                        GST_TYPE_FIANCEE_PRECISION, static_cast<gint>(fiancee::Precision::Fp32), ready));
   g_object_class_install_property(gobject_class, PROP_SHARED_ENGINE,
       g_param_spec_string("shared-engine", "Shared engine",
                           "Name of an engine shared with the other fiancee elements of this process that give the same "

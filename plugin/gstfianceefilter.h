@@ -39,6 +39,9 @@ G_DECLARE_DERIVABLE_TYPE(GstFianceeFilter, gst_fiancee_filter, GST, FIANCEE_FILT
 #define GST_TYPE_FIANCEE_DEVICE (gst_fiancee_device_get_type())
 GType gst_fiancee_device_get_type(void);
 
+#define GST_TYPE_FIANCEE_PRECISION (gst_fiancee_precision_get_type())
+GType gst_fiancee_precision_get_type(void);
+
 G_END_DECLS
 
 // What create_pipeline() gets from the base class's properties (a snapshot
@@ -48,6 +51,7 @@ struct GstFianceeLoadSettings {
   std::string database_location;  // empty = the package's guide database
   fiancee::Device device = fiancee::Device::Auto;
   fiancee::EngineSharing sharing;  // shared-engine, batch-window
+  fiancee::Precision precision = fiancee::Precision::Fp32;
 };
 
 struct _GstFianceeFilterClass {

@@ -86,6 +86,7 @@ static std::unique_ptr<fiancee::FramePipeline> gst_fiancee_reenact_create_pipeli
   options.model_location = settings.model_location;
   options.database_location = settings.database_location;
   options.sharing = settings.sharing;
+  options.precision = settings.precision;
   options.device = settings.device;
   GST_DEBUG_OBJECT(self, "loading '%s' with source '%s'", options.model_location.c_str(),
                    options.source_location.c_str());

@@ -81,6 +81,7 @@ static std::unique_ptr<fiancee::FramePipeline> gst_fiancee_synth_create_pipeline
   options.model_location = settings.model_location;
   options.database_location = settings.database_location;
   options.sharing = settings.sharing;
+  options.precision = settings.precision;
   options.device = settings.device;
   GST_DEBUG_OBJECT(self, "loading '%s' (backbone '%s', seed %" G_GUINT64_FORMAT ")", options.model_location.c_str(),
                    options.backbone.c_str(), options.seed);

@@ -1547,6 +1547,23 @@ TEST(Synth, SharedEngineBatchesTwoStreamsAndKeepsTheirOutputs) {
   for (Harness* t : {&a, &b, &alone}) EXPECT_TRUE(texts(t->messages(), GST_MESSAGE_ERROR).empty());
 }
 
+TEST(Synth, PrecisionBf16RendersAndSaysSo) {
+  GstElement* e = make_synth("oasis");
+  gint precision = -1;
+  g_object_get(e, "precision", &precision, NULL);
+  EXPECT_EQ(precision, static_cast<gint>(fiancee::Precision::Fp32)) << "the default";
+  gst_util_set_object_arg(G_OBJECT(e), "precision", "bf16");
+  Harness t(e, 64, 32, GST_VIDEO_FORMAT_GRAY8);
+  GstBuffer* out = t.process();
+  ASSERT_NE(out, nullptr);
+  gst_buffer_unref(out);
+  GstStructure* s = stats_of(e);
+  const gchar* name = gst_structure_get_string(s, "precision");
+  EXPECT_STREQ(name, "bf16");
+  gst_structure_free(s);
+  EXPECT_TRUE(texts(t.messages(), GST_MESSAGE_ERROR).empty());
+}
+
 TEST(Synth, SharedEngineOfAnotherModelFailsToStartNamingIt) {
   GstElement* first = make_synth("oasis");
   g_object_set(first, "shared-engine", "harness-clash", NULL);

@@ -54,6 +54,7 @@ class CountingGraph : public fiancee::ExitGraph {
   void to(const torch::Device& d) override { g_->to(d); }
   void eval() override { g_->eval(); }
   bool set_channels_last(bool on) override { return g_->set_channels_last(on); }
+  bool set_dtype(torch::ScalarType dtype) override { return g_->set_dtype(dtype); }
 
   std::map<std::string, int> calls, rows;
 
@@ -357,4 +358,63 @@ TEST(Engine, LatencyBudgetTakesTheBestRouteThatFits) {
   s.forced_exit = -1;
   s.route_ms.clear();  // times not known yet: no budget routing
   EXPECT_EQ(f.engine->run(input, key, s).reports[0].exit, 3);
+}
+
+TEST(Engine, Bf16RendersEveryRouteCloseToFp32AndReturnsFloat) {
+  Fixture f;
+  auto [input, key] = f.frames(2);
+  std::vector<torch::Tensor> fp32;
+  for (int e = 0; e < 4; ++e) fp32.push_back(f.engine->run(input, key, forced(e)).images);
+  f.engine->set_precision(fiancee::Precision::Bf16);
+  EXPECT_EQ(f.engine->precision(), fiancee::Precision::Bf16);
+  for (int e = 0; e < 4; ++e) {
+    const auto out = f.engine->run(input, key, forced(e));
+    EXPECT_EQ(out.images.scalar_type(), torch::kFloat) << "exit " << e;
+    const double diff = (out.images - fp32[e]).abs().max().item<double>();
+    EXPECT_GT(diff, 0) << "exit " << e << ": bf16 gave the fp32 image bit for bit (did it run in bf16?)";
+    EXPECT_LT(diff, 0.1) << "exit " << e;
+  }
+}
+
+namespace {
+
+// A graph whose branches have no bfloat16 kernel, like an operation LibTorch lacks one for.
+class NoBf16BranchGraph : public CountingGraph {
+ public:
+  using CountingGraph::CountingGraph;
+  torch::Tensor branch(const std::string& sf, int b, const torch::Tensor& x, const torch::Tensor& guide) override {
+    if (x.scalar_type() == torch::kBFloat16) throw std::runtime_error("\"branch_op\" not implemented for 'BFloat16'\nmore lines");
+    return CountingGraph::branch(sf, b, x, guide);
+  }
+};
+
+// A graph that keeps float weights (as TorchScript graphs do).
+class FloatOnlyGraph : public CountingGraph {
+ public:
+  using CountingGraph::CountingGraph;
+  bool set_dtype(torch::ScalarType dtype) override { return dtype == torch::kFloat; }
+};
+
+}  // namespace
+
+TEST(Engine, Bf16WithoutKernelsFailsAtOnceNamingTheModelAndStaysFp32) {
+  Fixture f;
+  auto graph = std::make_shared<NoBf16BranchGraph>(fiancee::models::load_graph(*f.pkg));
+  Engine engine(graph, f.pkg->manifest(), nullptr, torch::kCPU);
+  try {
+    engine.set_precision(fiancee::Precision::Bf16);
+    FAIL() << "no UnavailableError";
+  } catch (const fiancee::UnavailableError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find(f.pkg->manifest().name), std::string::npos) << m;
+    EXPECT_NE(m.find("bf16"), std::string::npos) << m;
+    EXPECT_NE(m.find("not implemented for 'BFloat16'"), std::string::npos) << m;
+    EXPECT_EQ(m.find("more lines"), std::string::npos) << m;
+  }
+  EXPECT_EQ(engine.precision(), fiancee::Precision::Fp32);
+  auto [input, key] = f.frames(1);
+  EXPECT_NO_THROW(engine.run(input, key, forced(0)));  // still runs, in float
+
+  Engine float_only(std::make_shared<FloatOnlyGraph>(fiancee::models::load_graph(*f.pkg)), f.pkg->manifest(), nullptr, torch::kCPU);
+  EXPECT_THROW(float_only.set_precision(fiancee::Precision::Bf16), fiancee::UnavailableError);
 }

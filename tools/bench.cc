@@ -21,6 +21,7 @@
 #include "core/errors.h"
 #include "core/exit_graph.h"
 #include "core/guide_db.h"
+#include "core/metrics.h"
 #include "core/package.h"
 #include "core/router.h"
 #include "core/runtime.h"
@@ -116,7 +117,9 @@ struct Row {
   double gflops = 0, median = 0, p95 = 0, ratio = 0, rss = 0;
   int threads = 0;  // LibTorch intra-op threads it ran with
   std::string layout;  // "nchw" or "channels-last" (the engine's CPU layout)
-  std::string variant() const { return std::to_string(threads) + " threads, " + layout; }
+  std::string precision = "fp32";
+  double vs_fp32 = -1;  // 1 - MS-SSIM of the route's image to its fp32 image, same input (-1: not compared)
+  std::string variant() const { return std::to_string(threads) + " threads, " + layout + ", " + precision; }
   double rate() const { return gflops > 0 && median > 0 ? gflops / (median / 1000.0) : 0; }  // achieved GFLOP/s
 };
 
@@ -127,8 +130,14 @@ struct Timing {
 };
 
 // Every route of every scale factor, the predictor, the router and the guide lookup of one target.
-std::vector<Row> bench_target(Target& t, const std::vector<std::string>& sfs, const Timing& tm) {
+// fp32_images: each route's image in fp32, by "sf/exit", filled by the first
+// fp32 run and compared with in the others (the quality cost of bf16).
+std::vector<Row> bench_target(Target& t, const std::vector<std::string>& sfs, const Timing& tm, Precision precision,
+                              std::map<std::string, torch::Tensor>& fp32_images) {
   Engine engine(t.graph, t.manifest, t.db, tm.device);
+  engine.set_precision(precision);
+  const auto dtype = precision == Precision::Bf16 ? torch::kBFloat16 : torch::kFloat;  // for the graph's own calls below
+  const auto metric = make_ms_ssim_distance();
   torch::manual_seed(1);
   const auto& in = t.manifest.input;
   auto input = (torch::rand({1, in.channels, in.height, in.width}) * (in.range_max - in.range_min) + in.range_min).to(tm.device);
@@ -149,13 +158,19 @@ std::vector<Row> bench_target(Target& t, const std::vector<std::string>& sfs, co
       reset_peak_rss();
       const auto ms = time_runs(tm.warmup, tm.runs, tm.device, [&] { engine.run(input, key, s); });
       routes.push_back({t.manifest.name, "route", sf, e, gflops[e], percentile(ms, 0.5), percentile(ms, 0.95), 0, peak_rss_mb()});
+      const auto image = engine.run(input, key, s).images.cpu();
+      const std::string id = sf + "/" + std::to_string(e);
+      if (precision == Precision::Fp32)
+        fp32_images.emplace(id, image);
+      else if (fp32_images.count(id))
+        routes.back().vs_fp32 = metric->distance(image, fp32_images.at(id)).item<double>();
     }
     for (auto& r : routes) r.ratio = r.median / routes.back().median;
     rows.insert(rows.end(), routes.begin(), routes.end());
 
     torch::NoGradGuard no_grad;
-    auto features = t.graph->front(input);
-    auto dkey = key.defined() ? key.to(tm.device) : key;
+    auto features = t.graph->front(input.to(dtype));
+    auto dkey = key.defined() ? key.to(tm.device, dtype) : key;
     const auto pred = time_runs(tm.warmup, tm.runs, tm.device, [&] { t.graph->predict(sf, features, dkey); });
     rows.push_back({t.manifest.name, "predictor", sf, -1, 0, percentile(pred, 0.5), percentile(pred, 0.95),
                     percentile(pred, 0.5) / routes.back().median, 0});
@@ -171,7 +186,7 @@ std::vector<Row> bench_target(Target& t, const std::vector<std::string>& sfs, co
   if (t.db) {
     // The whole lookup the engine makes (graph query, search, gluing), so patch databases are timed too.
     torch::NoGradGuard no_grad;
-    const auto features = t.graph->front(input);
+    const auto features = t.graph->front(input.to(dtype)).to(torch::kFloat);  // the database searches in float
     const auto dkey = key.defined() ? key.to(tm.device) : key;
     const auto ms = time_runs(tm.warmup, tm.runs, tm.device, [&] { lookup_guide(*t.graph, *t.db, features, dkey); });
     rows.push_back({t.manifest.name, "guide_db", "", -1, 0, percentile(ms, 0.5), percentile(ms, 0.95), 0, 0});
@@ -189,6 +204,7 @@ std::vector<Row> bench_target(Target& t, const std::vector<std::string>& sfs, co
   for (auto& r : rows) {
     r.threads = torch::get_num_threads();
     r.layout = engine.channels_last() ? "channels-last" : "nchw";
+    r.precision = precision == Precision::Bf16 ? "bf16" : "fp32";
   }
   return rows;
 }
@@ -240,6 +256,13 @@ int bench(const Options& args) {
   const auto layouts = args.list("--layouts", runtime::channels_last() ? "channels-last" : "nchw");
   for (const auto& l : layouts)
     if (l != "nchw" && l != "channels-last") throw InputError("--layouts must list nchw and/or channels-last, found '" + l + "'");
+  // --precisions fp32,bf16: the same for the number format; bf16 rows say how far each route's image moved.
+  std::vector<Precision> precisions;
+  for (const auto& p : args.list("--precisions", "fp32")) {
+    if (p != "fp32" && p != "bf16") throw InputError("--precisions must list fp32 and/or bf16, found '" + p + "'");
+    precisions.push_back(p == "bf16" ? Precision::Bf16 : Precision::Fp32);
+  }
+  std::stable_sort(precisions.begin(), precisions.end(), [](Precision a, Precision b) { return a == Precision::Fp32 && b != a; });
   std::vector<Row> rows;
   std::map<int, double> ref_rate;  // threads -> reference GFLOP/s
   for (int c : counts) {
@@ -254,20 +277,30 @@ int bench(const Options& args) {
     std::vector<std::string> sfs;
     for (const auto& sf : t.manifest.scale_factors) sfs.push_back(sf.name);
     if (args.has("--scale-factors") && args.has("--package")) sfs = args.list("--scale-factors", "");
-    for (int c : counts)
-      for (const auto& l : layouts) {
-        runtime::set_threads(c);
-        runtime::set_channels_last(l == "channels-last");
-        const auto r = bench_target(t, sfs, tm);
-        rows.insert(rows.end(), r.begin(), r.end());
-      }
+    std::map<std::string, torch::Tensor> fp32_images;
+    // Precision outermost: every fp32 variant runs before bf16 rounds the weights (float -> bf16 -> float is lossless after that).
+    for (Precision p : precisions)
+      for (int c : counts)
+        for (const auto& l : layouts) {
+          runtime::set_threads(c);
+          runtime::set_channels_last(l == "channels-last");
+          try {
+            const auto r = bench_target(t, sfs, tm, p, fp32_images);
+            rows.insert(rows.end(), r.begin(), r.end());
+          } catch (const UnavailableError& e) {
+            std::printf("%s: not timed in this variant: %s\n", t.label.c_str(), e.what());
+          }
+        }
   }
-  std::printf("%-12s %-10s %-6s %5s %3s %-13s %10s %12s %12s %8s %9s %7s %12s\n", "target", "kind", "SF", "exit", "thr", "layout", "GFLOPs",
-              "median ms", "p95 ms", "vs BB", "GFLOP/s", "vs ref", "peak RSS MB");
+  std::printf("%-12s %-10s %-6s %5s %3s %-13s %-4s %10s %12s %12s %8s %9s %7s %12s %9s\n", "target", "kind", "SF", "exit", "thr", "layout",
+              "prec", "GFLOPs", "median ms", "p95 ms", "vs BB", "GFLOP/s", "vs ref", "peak RSS MB", "vs fp32");
   for (const auto& r : rows)
-    std::printf("%-12s %-10s %-6s %5s %3d %-13s %10.2f %12.3f %12.3f %8.3f %9.1f %7.2f %12.1f\n", r.target.c_str(), r.kind.c_str(),
-                r.sf.c_str(), r.exit < 0 ? "-" : std::to_string(r.exit).c_str(), r.threads, r.layout.c_str(), r.gflops, r.median, r.p95,
-                r.ratio, r.rate(), r.rate() / ref_rate[r.threads], r.rss);
+    std::printf("%-12s %-10s %-6s %5s %3d %-13s %-4s %10.2f %12.3f %12.3f %8.3f %9.1f %7.2f %12.1f %9s\n", r.target.c_str(), r.kind.c_str(),
+                r.sf.c_str(), r.exit < 0 ? "-" : std::to_string(r.exit).c_str(), r.threads, r.layout.c_str(), r.precision.c_str(), r.gflops,
+                r.median, r.p95, r.ratio, r.rate(), r.rate() / ref_rate[r.threads], r.rss,
+                r.vs_fp32 < 0 ? "-" : std::to_string(r.vs_fp32).substr(0, 8).c_str());
+  if (std::find(precisions.begin(), precisions.end(), Precision::Bf16) != precisions.end())
+    std::printf("vs fp32 = 1 - MS-SSIM of the route's bf16 image to its fp32 image on the same (random) input: what bf16 costs in quality\n");
   for (const auto& [threads, rate] : ref_rate)
     std::printf("reference rate %.1f GFLOP/s at %d threads (the faster of gemm and conv3x3, same run); 'vs ref' = achieved / it\n",
                 rate, threads);
@@ -293,10 +326,10 @@ int bench(const Options& args) {
   }
   if (args.has("--csv")) {
     std::ofstream csv(args.get("--csv", ""));
-    csv << "target,kind,scale_factor,exit,gflops,median_ms,p95_ms,ratio_to_backbone,gflop_per_s,share_of_reference,peak_rss_mb,device,threads,layout\n";
+    csv << "target,kind,scale_factor,exit,gflops,median_ms,p95_ms,ratio_to_backbone,gflop_per_s,share_of_reference,peak_rss_mb,device,threads,layout,precision,distance_to_fp32\n";
     for (const auto& r : rows)
       csv << r.target << "," << r.kind << "," << r.sf << "," << r.exit << "," << r.gflops << "," << r.median << "," << r.p95 << ","
-          << r.ratio << "," << r.rate() << "," << r.rate() / ref_rate[r.threads] << "," << r.rss << "," << tm.device.str() << "," << r.threads << "," << r.layout << "\n";
+          << r.ratio << "," << r.rate() << "," << r.rate() / ref_rate[r.threads] << "," << r.rss << "," << tm.device.str() << "," << r.threads << "," << r.layout << "," << r.precision << "," << r.vs_fp32 << "\n";
     if (!csv) throw Error(args.get("--csv", "") + ": cannot write CSV");
     std::fprintf(stderr, "bench: wrote %s\n", args.get("--csv", "").c_str());
   }

@@ -126,6 +126,8 @@ const std::vector<Command>& commands() {
         integer("--warmup", "N", "1; --streams: 3", "untimed runs before them"),
         integer_list("--thread-counts", "N[,N...]", "the --threads count", "time every target at each of these thread counts, in one run"),
         list("--layouts", "L[,L...]", "channels-last", "CPU memory layouts of the engine to time, in one run", {"nchw", "channels-last"}),
+        list("--precisions", "P[,P...]", "fp32", "number formats to time, in one run; bf16 rows give each route's distance to its fp32 image",
+             {"fp32", "bf16"}),
         integer_list("--streams", "N[,N...]", "",
                      "instead: N streams at once through one shared engine vs an engine each (frames/s, p50/p95 ms, memory); needs --package"),
         number("--batch-window", "MS", "5", "--streams: how long a frame waits for the other streams' frames"),
