@@ -247,7 +247,8 @@ const std::vector<Command>& commands() {
         integer("--sheet-frames", "K", "6", "evenly spaced frames shown as the contact sheet's rows"),
         text("--variants", "LIST", "all", "comma-separated variants to run, e.g. warp-only,routed (names as in the table)"),
         integer("--exit-hysteresis", "N", "0", "also run routed-held: routed with the element's exit-hysteresis=N (frames)"),
-        number("--target-miss-rate", "A", "0", "also run routed-calibrated: routed with the element's target-miss-rate=A")},
+        number("--target-miss-rate", "A", "0", "also run routed-calibrated: routed with the element's target-miss-rate=A"),
+        choice("--precision", "P", {"fp32", "bf16"}, "the networks' number format, as the element's precision (the warp is the same)")},
        eval_photo},
   };
   return table;

@@ -432,6 +432,7 @@ Setup open_setup(const Options& args, face::FaceFrontEnd& detector) {
   s.options.source_location = args.get("--photo", "");
   s.driver = args.get("--driver", "");
   s.out_dir = args.get("--out", "out/eval-photo");
+  s.options.precision = args.get("--precision", "fp32") == "bf16" ? Precision::Bf16 : Precision::Fp32;  // the element's `precision`
   const auto probe = make_reenact_pipeline(s.options);  // throws naming a bad package or a photo without a face
   s.info = probe->info();
   s.avatar = probe->avatar_crop().clone();
@@ -471,9 +472,10 @@ int eval_photo(const Options& args) {
     columns.push_back(std::move(run.tiles));
   }
   std::printf("fiancee eval-photo %s --photo %s --driver %s --frames %d --out %s --threshold %g --sheet-frames %d "
-              "--exit-hysteresis %d --target-miss-rate %g --variants %s\n",
+              "--exit-hysteresis %d --target-miss-rate %g --variants %s --precision %s\n",
               setup.options.model_location.c_str(), setup.options.source_location.c_str(), setup.driver.c_str(), limit,
-              setup.out_dir.c_str(), threshold, k, args.integer("--exit-hysteresis", 0), target, args.get("--variants", "all").c_str());
+              setup.out_dir.c_str(), threshold, k, args.integer("--exit-hysteresis", 0), target, args.get("--variants", "all").c_str(),
+              args.get("--precision", "fp32").c_str());
   std::printf("%d driver frames; routed threshold %g (%s); exit_shares: exit 0 first, backbone last\n", setup.frames, threshold,
               setup.info.metric_name.c_str());
   print_table(rows);
