@@ -131,9 +131,10 @@ struct Timing {
 
 // Every route of every scale factor, the predictor, the router and the guide lookup of one target.
 // fp32_images: each route's image in fp32, by "sf/exit", filled by the first
-// fp32 run and compared with in the others (the quality cost of bf16).
+// fp32 run and compared with in the others (the quality cost of bf16); null
+// when no precision is compared, and no image is rendered for it.
 std::vector<Row> bench_target(Target& t, const std::vector<std::string>& sfs, const Timing& tm, Precision precision,
-                              std::map<std::string, torch::Tensor>& fp32_images) {
+                              std::map<std::string, torch::Tensor>* fp32_images) {
   Engine engine(t.graph, t.manifest, t.db, tm.device);
   engine.set_precision(precision);
   const auto dtype = precision == Precision::Bf16 ? torch::kBFloat16 : torch::kFloat;  // for the graph's own calls below
@@ -158,12 +159,14 @@ std::vector<Row> bench_target(Target& t, const std::vector<std::string>& sfs, co
       reset_peak_rss();
       const auto ms = time_runs(tm.warmup, tm.runs, tm.device, [&] { engine.run(input, key, s); });
       routes.push_back({t.manifest.name, "route", sf, e, gflops[e], percentile(ms, 0.5), percentile(ms, 0.95), 0, peak_rss_mb()});
-      const auto image = engine.run(input, key, s).images.cpu();
-      const std::string id = sf + "/" + std::to_string(e);
-      if (precision == Precision::Fp32)
-        fp32_images.emplace(id, image);
-      else if (fp32_images.count(id))
-        routes.back().vs_fp32 = metric->distance(image, fp32_images.at(id)).item<double>();
+      if (fp32_images) {
+        const auto image = engine.run(input, key, s).images.cpu();
+        const std::string id = sf + "/" + std::to_string(e);
+        if (precision == Precision::Fp32)
+          fp32_images->emplace(id, image);
+        else if (fp32_images->count(id))
+          routes.back().vs_fp32 = metric->distance(image, fp32_images->at(id)).item<double>();
+      }
     }
     for (auto& r : routes) r.ratio = r.median / routes.back().median;
     rows.insert(rows.end(), routes.begin(), routes.end());
@@ -285,7 +288,7 @@ int bench(const Options& args) {
           runtime::set_threads(c);
           runtime::set_channels_last(l == "channels-last");
           try {
-            const auto r = bench_target(t, sfs, tm, p, fp32_images);
+            const auto r = bench_target(t, sfs, tm, p, precisions.size() > 1 ? &fp32_images : nullptr);
             rows.insert(rows.end(), r.begin(), r.end());
           } catch (const UnavailableError& e) {
             std::printf("%s: not timed in this variant: %s\n", t.label.c_str(), e.what());
