@@ -32,4 +32,19 @@ void synchronize(const torch::Device& device) {
   if (device.is_cuda()) torch::cuda::synchronize(device.index());
 }
 
+torch::Tensor to_device(const torch::Tensor& host, const torch::Device& device, torch::ScalarType dtype) {
+  if (!device.is_cuda() || !host.device().is_cpu()) return host.to(device, dtype);
+  // pin_memory() draws on LibTorch's caching host allocator: after the first
+  // frame of a size it reuses the same page-locked block.
+  return host.pin_memory().to(device, dtype, /*non_blocking=*/true);
+}
+
+torch::Tensor to_host(const torch::Tensor& t) {
+  if (!t.device().is_cuda()) return t;
+  auto host = torch::empty(t.sizes(), t.options().device(torch::kCPU).pinned_memory(true));
+  host.copy_(t, /*non_blocking=*/true);
+  synchronize(t.device());
+  return host;
+}
+
 }  // namespace fiancee

@@ -17,11 +17,14 @@ namespace fiancee {
 namespace {
 
 // Wall time of one named step, synchronised on GPU so it is the step's own.
+// Untimed, a step just runs: on a GPU the host then queues the next step
+// while this one computes.
 class StepTimer {
  public:
-  explicit StepTimer(const torch::Device& device) : device_(device) {}
+  StepTimer(const torch::Device& device, bool timed) : device_(device), timed_(timed) {}
   template <typename F>
   auto time(const std::string& name, F&& f) {
+    if (!timed_) return f();
     const auto t0 = std::chrono::steady_clock::now();
     auto result = f();
     synchronize(device_);
@@ -32,6 +35,7 @@ class StepTimer {
 
  private:
   torch::Device device_;
+  bool timed_;
 };
 
 torch::Tensor rows(const torch::Tensor& t, const std::vector<int64_t>& idx) {
@@ -65,6 +69,7 @@ Engine::Engine(std::shared_ptr<ExitGraph> graph, Manifest manifest, std::shared_
   graph_->set_dtype(torch::kFloat);  // a graph another engine ran in bf16 starts in float here too
   graph_->eval();
   channels_last_ = graph_->set_channels_last(device_.is_cpu() && runtime::channels_last());
+  stage_timing_ = !device_.is_cuda();
 }
 
 void Engine::set_precision(Precision precision) {
@@ -137,16 +142,16 @@ EngineOutput Engine::run(const torch::Tensor& input, const torch::Tensor& key, c
                        " (a batch runs one scale factor's exits)");
   const auto& gflops = manifest_.scale_factor(sf).route_gflops;
   const int n_exits = manifest_.num_exits(), backbone = n_exits - 1;
-  StepTimer timer(device_);
+  StepTimer timer(device_, stage_timing_);
 
-  auto in = input.to(device_, dtype_);
+  auto in = to_device(input, device_, dtype_);
   if (channels_last_ && in.dim() == 4) in = in.contiguous(at::MemoryFormat::ChannelsLast);
   auto x = timer.time("front", [&] { return graph_->front(in); });
   torch::Tensor predicted;
   const bool any_predicted = std::any_of(per_frame.begin(), per_frame.end(), [](const RouteSettings& s) { return s.forced_exit < 0 && !s.late; });
   if (any_predicted)
     predicted = timer.time("predictor", [&] {
-      return graph_->predict(sf, x, key.defined() ? key.to(device_, dtype_) : key).to(torch::kCPU, torch::kDouble).clamp_min(0);
+      return graph_->predict(sf, x, key.defined() ? to_device(key, device_, dtype_) : key).to(torch::kCPU, torch::kDouble).clamp_min(0);
     });
 
   EngineOutput out;
@@ -254,7 +259,7 @@ EngineOutput Engine::run(const torch::Tensor& input, const torch::Tensor& key, c
     }
   }
   if (out.images.scalar_type() != torch::kFloat) out.images = out.images.to(torch::kFloat);
-  synchronize(device_);
+  out.images = to_host(out.images);  // waits for the device: the frame's total time is its own
   const double total = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - total_t0).count();
   for (int64_t i = 0; i < n; ++i) {
     auto& r = out.reports[i];

@@ -29,7 +29,7 @@ class QualityMetric;
 torch::Tensor lookup_guide(ExitGraph& graph, const GuideDatabase& db, const torch::Tensor& front_out, const torch::Tensor& key);
 
 struct EngineOutput {
-  torch::Tensor images;              // [N,3,H,W] in the package's output range, on the engine device
+  torch::Tensor images;              // [N,3,H,W] float in the package's output range, on the host
   std::vector<FrameReport> reports;  // one per frame
 };
 
@@ -60,6 +60,12 @@ class Engine {
   int num_exits() const { return manifest_.num_exits(); }
   bool channels_last() const { return channels_last_; }  // CPU activations and weights in NHWC
 
+  // Per-stage wall times in FrameReport::stage_ms. On a GPU each timed stage
+  // waits for the device, so it is off there by default (the frame's total
+  // time is always measured); on the CPU it costs nothing and is on.
+  void set_stage_timing(bool on) { stage_timing_ = on; }
+  bool stage_timing() const { return stage_timing_; }
+
   // Runs the networks in `precision` from now on. Bf16 is checked at once by
   // rendering a probe frame through every route of every scale factor: a
   // graph or an operation without bfloat16 support is an UnavailableError
@@ -76,6 +82,7 @@ class Engine {
   torch::Device device_;
   std::shared_ptr<QualityMetric> metric_;  // made on the first measured frame
   bool channels_last_ = false;             // CPU: activations and weights in NHWC (runtime::channels_last)
+  bool stage_timing_ = true;               // set_stage_timing
   torch::ScalarType dtype_ = torch::kFloat;  // of weights and activations (set_precision)
   std::map<std::string, Calibration> calibrations_;
   // Conformal margins by (scale factor, threshold, rate): settings change

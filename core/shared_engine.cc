@@ -143,9 +143,10 @@ void SharedEngine::run_batch(const std::vector<Request*>& batch) {
   if (batch.size() == 1) return run_alone(batch[0]);
   std::vector<torch::Tensor> inputs, keys;
   std::vector<RouteSettings> settings;
+  // Gathered on the host: the engine then moves the whole batch in one pinned copy.
   for (const Request* r : batch) {
-    inputs.push_back(r->input.to(engine_->device()));
-    if (r->key.defined()) keys.push_back(r->key.to(engine_->device()));
+    inputs.push_back(r->input.to(torch::kCPU));
+    if (r->key.defined()) keys.push_back(r->key.to(torch::kCPU));
     for (int64_t i = 0; i < r->input.size(0); ++i) settings.push_back(r->settings);
   }
   EngineOutput all;

@@ -295,9 +295,13 @@ TEST(Engine, CudaBuildRunsOnCudaLikeOnCpu) {
   const auto cpu = f.engine->run(input, key, forced(0)).images;
   Engine gpu(fiancee::models::load_graph(*f.pkg), f.pkg->manifest(), f.pkg->guide_database(),
              fiancee::resolve_device(fiancee::Device::Cuda));
-  const auto out = gpu.run(input, key, forced(0)).images;
-  ASSERT_TRUE(out.is_cuda());
-  EXPECT_LT((out.cpu() - cpu).abs().max().item<float>(), 1e-3);
+  const auto run = gpu.run(input, key, forced(0));
+  EXPECT_TRUE(run.images.is_cpu()) << "images come back to the host (through pinned memory)";
+  EXPECT_LT((run.images - cpu).abs().max().item<float>(), 1e-3);
+  EXPECT_TRUE(run.reports[0].stage_ms.empty()) << "no per-stage device waits unless stage timing is asked for";
+  EXPECT_GT(run.reports[0].total_ms, 0.0);
+  gpu.set_stage_timing(true);
+  EXPECT_FALSE(gpu.run(input, key, forced(0)).reports[0].stage_ms.empty());
 }
 
 TEST(Engine, TargetMissRateComparesPredictionsWithTheCalibratedThreshold) {
