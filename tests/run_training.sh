@@ -61,6 +61,16 @@ echo "ok 4 - resume"
 "$FIANCEE" eval "$tmp/w/package" --frames 6 --out "$tmp/eval" > "$tmp/eval.txt" 2>&1 || { cat "$tmp/eval.txt"; fail "eval (reenact)"; }
 for f in sweep.csv per_exit.csv exit_shares.png truth.csv contact-sheet.png; do [ -s "$tmp/eval/$f" ] || fail "eval (reenact) wrote no $f"; done
 echo "ok 5 - eval on held-out procedural identities"
+# The same frames in bf16: the networks' error to the true frame moves a little, not a lot, and not at all for the warp.
+"$FIANCEE" eval "$tmp/w/package" --frames 6 --sheet-frames 0 --precision bf16 --out "$tmp/eval-bf16" > "$tmp/eval-bf16.txt" 2>&1 \
+  || { cat "$tmp/eval-bf16.txt"; fail "eval --precision bf16"; }
+grep -q 'bf16' "$tmp/eval-bf16.txt" || fail "eval --precision bf16 does not say bf16"
+row() { grep "^$1," "$2" | cut -d, -f3; }
+[ "$(row warp-only "$tmp/eval/truth.csv")" = "$(row warp-only "$tmp/eval-bf16/truth.csv")" ] || fail "bf16 changed the warp-only row"
+awk -v a="$(row backbone "$tmp/eval/truth.csv")" -v b="$(row backbone "$tmp/eval-bf16/truth.csv")" \
+  'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d > 0 && d < 0.05) }' \
+  || fail "bf16 backbone error to the truth $(row backbone "$tmp/eval-bf16/truth.csv") vs fp32 $(row backbone "$tmp/eval/truth.csv"): not a small change"
+echo "ok 5c - eval --precision bf16"
 
 # The guide database from a real clip (the demo package's branches take a guide): keys from the face front end.
 clip=/usr/share/doc/opencv-doc/examples/data/Megamind.avi

@@ -149,7 +149,7 @@ int eval(const Options& args) {
     const int k = std::min(chunk, n - start);
     const auto pairs = heads.pairs(k, static_cast<uint64_t>(start));
     const auto b = reenact::make_batch(pairs, 0.f, static_cast<uint64_t>(start));
-    rows.push_back(render_exits(*c.graph, c.setup.scale_factor, b.input, b.key, c.db.get(), *c.metric));
+    rows.push_back(render_exits(*c.graph, c.setup.scale_factor, b.input, b.key, c.db.get(), *c.metric, c.dtype));
     truth.add(b, pairs, rows.back(), *c.metric);
     sheet.add(b, rows.back(), sheet_rows);
     rows.back().images = torch::Tensor();  // only this chunk's truth needs them

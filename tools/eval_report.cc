@@ -174,9 +174,12 @@ void report_calibration(const EvalSetup& s, const std::vector<std::vector<double
 
 }  // namespace
 
-ExitRows render_exits(ExitGraph& graph, const std::string& sf, const torch::Tensor& input, const torch::Tensor& key, const GuideDatabase* db,
-                      const QualityMetric& metric) {
+ExitRows render_exits(ExitGraph& graph, const std::string& sf, const torch::Tensor& input_float, const torch::Tensor& key_float,
+                      const GuideDatabase* db, const QualityMetric& metric, torch::ScalarType dtype) {
   torch::NoGradGuard no_grad;
+  const auto input = input_float.to(dtype);
+  const auto key = key_float.defined() ? key_float.to(dtype) : key_float;
+  const auto finish = [&](const torch::Tensor& out) { return graph.finish(out, input).to(torch::kFloat); };
   const int64_t k = input.size(0);
   const int exits = graph.num_branches() + 1, bb = exits - 1;
   auto x = graph.front(input);
@@ -184,16 +187,18 @@ ExitRows render_exits(ExitGraph& graph, const std::string& sf, const torch::Tens
   r.predicted = torch::cat({graph.predict(sf, x, key).clamp_min(0).to(torch::kCPU, torch::kDouble), torch::zeros({k, 1}, torch::kDouble)}, 1);
   std::vector<torch::Tensor> levels{x};
   for (int s = 1; s <= graph.num_stages(); ++s) levels.push_back(graph.stage(s, levels.back()));
-  const auto backbone = graph.finish(graph.head(levels.back()), input);
+  const auto backbone = finish(graph.head(levels.back()));
   std::vector<torch::Tensor> images;
-  const auto guide = db ? lookup_guide(graph, *db, x, key) : torch::Tensor();
+  // The database searches in float, as in the engine; the branches read the guide in the graph's format.
+  auto guide = db ? lookup_guide(graph, *db, x.to(torch::kFloat), key_float) : torch::Tensor();
+  if (guide.defined()) guide = guide.to(dtype);
   r.measured = torch::zeros({k, exits}, torch::kDouble);
   if (db) r.measured_no_db = torch::zeros({k, exits}, torch::kDouble);
   for (int e = 0; e < bb; ++e) {
     const auto& at = levels[graph.attach_point(e)];
-    images.push_back(graph.finish(graph.branch(sf, e, at, guide), input));
+    images.push_back(finish(graph.branch(sf, e, at, guide)));
     r.measured.select(1, e).copy_(metric.distance(images.back(), backbone));
-    if (db) r.measured_no_db.select(1, e).copy_(metric.distance(graph.finish(graph.branch(sf, e, at, torch::Tensor()), input), backbone));
+    if (db) r.measured_no_db.select(1, e).copy_(metric.distance(finish(graph.branch(sf, e, at, torch::Tensor())), backbone));
   }
   images.push_back(backbone);
   r.images = torch::stack(images, 1);
@@ -216,6 +221,11 @@ EvalContext EvalContext::open(const Package& pkg, const Options& args) {
   if (!(c.setup.max_threshold >= 0)) throw InputError("--max-threshold must not be negative");
   c.graph = models::load_graph(pkg);
   c.graph->eval();
+  c.setup.precision = args.get("--precision", "fp32");  // the CLI allows fp32 and bf16 only
+  if (c.setup.precision == "bf16") {
+    c.dtype = torch::kBFloat16;
+    if (!c.graph->set_dtype(c.dtype)) throw UnavailableError(pkg.dir() + ": this model cannot run in bf16 (a TorchScript graph keeps float weights)");
+  }
   c.db = pkg.guide_database();
   c.metric = make_ms_ssim_distance();
   std::filesystem::create_directories(c.setup.out_dir);
@@ -250,7 +260,8 @@ void report_sweep(const EvalFrames& f, const EvalSetup& s) {
   sweep << "threshold,mean_gflops,gflops_share,mean_quality,p95_quality,miss_share";
   for (int e = 0; e < exits; ++e) sweep << ",share_exit" << e;
   sweep << "\n";
-  std::printf("scale factor %s, %d held-out frames, metric %s (distance to the backbone output)\n", s.scale_factor.c_str(), n, s.metric.c_str());
+  std::printf("scale factor %s, %d held-out frames, metric %s (distance to the backbone output), %s\n", s.scale_factor.c_str(), n,
+              s.metric.c_str(), s.precision.c_str());
   std::printf("%9s %11s %7s %9s %9s %7s  exit shares (0..%d, last = backbone)\n", "threshold", "mean GFLOPs", "of BB", "mean q", "p95 q", "miss", bb);
   // Per-frame rows read out of the tensors once, not once per threshold.
   std::vector<std::vector<double>> predicted(n), measured(n);

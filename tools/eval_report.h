@@ -32,8 +32,10 @@ namespace fiancee::tools {
 struct ExitRows {
   torch::Tensor predicted, measured, measured_no_db, images;
 };
+// dtype: the number format the graph runs in (its weights set by set_dtype);
+// inputs are cast to it, images and qualities come back in float.
 ExitRows render_exits(ExitGraph& graph, const std::string& scale_factor, const torch::Tensor& input, const torch::Tensor& key,
-                      const GuideDatabase* db, const QualityMetric& metric);
+                      const GuideDatabase* db, const QualityMetric& metric, torch::ScalarType dtype = torch::kFloat);
 
 struct EvalFrames {
   torch::Tensor predicted;       // [F, exits] double (backbone column 0)
@@ -55,14 +57,17 @@ struct EvalSetup {
   double default_threshold = 0.1;          // the package's
   double max_threshold = 0.5;
   double threshold_step = 0.025;
+  std::string precision = "fp32";  // --precision, printed with the results
 };
 
 // What both pipelines' evals open first: the sweep settings from the command
-// line (--out, --scale-factor, --max-threshold, --threshold-step), the package's
-// graph (in eval mode), its guide database and the 1 - MS-SSIM metric.
+// line (--out, --scale-factor, --max-threshold, --threshold-step, --precision),
+// the package's graph (in eval mode, in that precision), its guide database and
+// the 1 - MS-SSIM metric.
 struct EvalContext {
   EvalSetup setup;
   std::shared_ptr<ExitGraph> graph;
+  torch::ScalarType dtype = torch::kFloat;  // --precision: the graph's number format
   std::shared_ptr<GuideDatabase> db;
   std::unique_ptr<QualityMetric> metric;
   static EvalContext open(const Package& package, const Options& args);

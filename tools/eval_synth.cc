@@ -115,10 +115,10 @@ int eval_synth(const Package& pkg, const Options& args) {
   for (int start = 0; start < n; start += chunk) {
     const int k = std::min(chunk, n - start);
     auto labels = scenes.labels.narrow(0, start, k);
-    seen.push_back(render_exits(*c.graph, c.setup.scale_factor, synth_eval_inputs(pkg, labels, start, kSeenNoises), {}, c.db.get(), *c.metric));
+    seen.push_back(render_exits(*c.graph, c.setup.scale_factor, synth_eval_inputs(pkg, labels, start, kSeenNoises), {}, c.db.get(), *c.metric, c.dtype));
     seen.back().images = torch::Tensor();  // the sweep needs qualities only
     if (shape(pkg).z_dim > 0) {
-      fresh.push_back(render_exits(*c.graph, c.setup.scale_factor, synth_eval_inputs(pkg, labels, kNewNoiseBase + start, UINT64_MAX), {}, nullptr, *c.metric));
+      fresh.push_back(render_exits(*c.graph, c.setup.scale_factor, synth_eval_inputs(pkg, labels, kNewNoiseBase + start, UINT64_MAX), {}, nullptr, *c.metric, c.dtype));
       fresh.back().images = torch::Tensor();
     }
     std::fprintf(stderr, "\reval: %d/%d scenes", start + k, n);
