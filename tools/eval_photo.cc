@@ -122,14 +122,19 @@ double detail(const cv::Mat& rgb, const face::Landmarks& lm) {
 }
 
 // The two openings the checks correlate: mouth, and the mean of both eyes.
+// roll: the eye line's angle in degrees (image y down: positive turns
+// clockwise); length: the chin (8) below the eye line, in IODs. A frontal
+// detector misses strongly rolled and strongly stretched faces.
 // shot: on the driver, the checker's own shot number (below).
 struct Openness {
-  double mouth = 0, eyes = 0;
+  double mouth = 0, eyes = 0, roll = 0, length = 0;
   int shot = 0;
 };
 Openness openness(const face::Landmarks& lm) {
   const auto f = face::expression_features(lm);
-  return {f[face::kMouthOpen], (f[face::kEyeOpenRight] + f[face::kEyeOpenLeft]) / 2.0};
+  const auto axes = face::face_axes(lm);
+  return {f[face::kMouthOpen], (f[face::kEyeOpenRight] + f[face::kEyeOpenLeft]) / 2.0,
+          std::atan2(axes.u.y, axes.u.x) * 180.0 / M_PI, axes.down(lm[8])};
 }
 
 double mean(const std::vector<double>& v) {
@@ -376,7 +381,7 @@ Row summarise(const Setup& setup, const Variant& v, const VariantRun& run, const
 // ceiling of a renderer that drew the target exactly.
 Row motion_row(const std::vector<FrameObs>& frames, const std::vector<std::optional<Openness>>& driver, const std::string& csv_path) {
   std::ofstream csv(csv_path);
-  csv << "frame,driver_shot,driver_mouth,target_mouth,driver_eyes,target_eyes\n";
+  csv << "frame,driver_shot,driver_mouth,target_mouth,driver_eyes,target_eyes,driver_roll_deg,target_roll_deg,driver_length_iod,target_length_iod\n";
   Row r;
   r.variant = "target";
   r.frames = static_cast<int>(frames.size());
@@ -388,7 +393,8 @@ Row motion_row(const std::vector<FrameObs>& frames, const std::vector<std::optio
     }
     if (!driver[i]) continue;
     const Openness o = openness(frames[i].target);
-    csv << i << "," << driver[i]->shot << "," << driver[i]->mouth << "," << o.mouth << "," << driver[i]->eyes << "," << o.eyes << "\n";
+    csv << i << "," << driver[i]->shot << "," << driver[i]->mouth << "," << o.mouth << "," << driver[i]->eyes << "," << o.eyes << ","
+        << driver[i]->roll << "," << o.roll << "," << driver[i]->length << "," << o.length << "\n";
     openings.add(*driver[i], o);
   }
   openings.correlate(r);
