@@ -22,6 +22,20 @@ S="${STEPS:-1}"
 # landmark noise on the source too). Its exits add purple halos at hair and
 # brow edges and its whole-frame L1 is 24% above the warp's (test identities). Run it with
 #   EXPERIMENT=v2 scripts/train-refiner.sh out/refiner-256-v2
+# A second experiment that did NOT make the bundled package (docs/results.md,
+# "A predictor trained four times longer"): the bundled package's predictors
+# trained 600 more steps per scale factor, in a work folder rebuilt from the
+# package (byte-identical backbone and branches). Run it with
+#   EXPERIMENT=predictor600 scripts/train-refiner.sh out/refiner-256-predictor600
+if [ "${EXPERIMENT:-}" = predictor600 ]; then
+  $F train-backbone  --work "$W" --resolution 256 --channels 16 --identities 500 --scale-factors 1/2,1/4 \
+                     --steps 0 --batch 4 --seed 1 --init assets/refiner-256
+  $F train-branches  --work "$W" --steps 0 --batch 4 --init assets/refiner-256
+  $F train-predictor --work "$W" --steps $((600 * S)) --batch 8 --name refiner-256 \
+                     --default-threshold 0.05 --out "$W/pkg"
+  $F inspect "$W/pkg"
+  exit 0
+fi
 if [ "${EXPERIMENT:-}" = v2 ]; then
   $F train-backbone  --work "$W" --resolution 256 --channels 16 --identities 2000 --scale-factors 1/2,1/4 \
                      --steps $((4000 * S)) --batch 4 --lr 3e-4 --seed 2 --residual-scale 2 --part-loss-weight 8
