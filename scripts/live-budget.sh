@@ -6,13 +6,16 @@
 #   2. the same stream routed at the package's default threshold with latency-budget = FACTOR x B:
 #      the share of frames whose whole time (frame_ms) fits the budget, p50/p95 frame_ms, the
 #      frames the budget sent below the threshold's quality (budget-limited) and the exits taken.
-#   scripts/live-budget.sh reenact|synth [FACTOR (0.6)] [element properties...]
+#   scripts/live-budget.sh reenact|synth [FACTORS (0.6)] [element properties...]
+# FACTORS may be a comma-separated grid (e.g. 0.4,0.6,0.8,1.0): one budgeted run per factor,
+# one row each in out/live-budget/<what>-grid.csv, and with gnuplot (Debian's gnuplot-nox)
+# <what>-grid.png: p50/p95 whole-frame time and the share of frames within budget against the budget.
 # reenact: assets/refiner-256, astronaut.png, Megamind.avi; synth: assets/scenes-demo (oasis unless
 # BACKBONE=asap), 200 procedural label maps at 10 fps. Needs a build (scripts/build.sh); CSVs in out/live-budget/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-what="${1:?usage: scripts/live-budget.sh reenact|synth [FACTOR] [properties...]}"
-factor="${2:-0.6}"
+what="${1:?usage: scripts/live-budget.sh reenact|synth [FACTORS] [properties...]}"
+factors="${2:-0.6}"
 shift $(( $# < 2 ? $# : 2 ))
 F=build/tools/fiancee
 export GST_PLUGIN_PATH="$PWD/build/plugin${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
@@ -32,7 +35,7 @@ synth)
   element=(fianceesynth model-location="$pkg" backbone="${BACKBONE:-oasis}")
   pkg="$pkg/${BACKBONE:-oasis}"
   ;;
-*) echo "usage: scripts/live-budget.sh reenact|synth [FACTOR] [properties...]" >&2; exit 2 ;;
+*) echo "usage: scripts/live-budget.sh reenact|synth [FACTORS] [properties...]" >&2; exit 2 ;;
 esac
 backbone=$($F inspect "$pkg" | awk '$1 == "exits" {print $2 - 1; exit}')
 
@@ -58,8 +61,43 @@ echo "== $what, $(nproc) cores, $(date -u +%FT%TZ); load: $(cut -d' ' -f1-3 /pro
 run "$out/$what-backbone.csv" exit="$backbone" "$@"
 echo "backbone (exit=$backbone):        $(summary "$out/$what-backbone.csv" 0)"
 b=$(quantile "$out/$what-backbone.csv" 0.5)
-budget=$(echo "$factor * $b" | bc -l | xargs printf "%.1f")
 run "$out/$what-routed.csv" "$@"
-echo "routed, no budget:               $(summary "$out/$what-routed.csv" "$budget")"
-run "$out/$what-budget.csv" latency-budget="$budget" "$@"
-echo "routed, latency-budget=$budget ($factor x backbone median $b ms): $(summary "$out/$what-budget.csv" "$budget")"
+echo "routed, no budget:               $(summary "$out/$what-routed.csv" 0)"
+grid="$out/$what-grid.csv"
+echo "factor,budget_ms,p50_ms,p95_ms,within,budget_limited,exit_shares,within_without_budget" > "$grid"
+for factor in ${factors//,/ }; do
+  budget=$(echo "$factor * $b" | bc -l | xargs printf "%.1f")
+  csv="$out/$what-budget-$factor.csv"
+  run "$csv" latency-budget="$budget" "$@"
+  echo "routed, latency-budget=$budget ($factor x backbone median $b ms): $(summary "$csv" "$budget")"
+  rendered "$csv" | awk -F, -v f="$factor" -v budget="$budget" -v p50="$(quantile "$csv" 0.5)" -v p95="$(quantile "$csv" 0.95)" '
+    { n++; fit += ($13 <= budget); lim += $16; ex[$3]++ }
+    END { shares = ""; for (e = -1; e < 64; e++) if (e in ex) shares = shares sprintf("%s%d:%.3f", shares == "" ? "" : ";", e, ex[e] / n)
+          printf "%s,%s,%s,%s,%.3f,%.3f,%s,", f, budget, p50, p95, fit / n, lim / n, shares }' >> "$grid"
+  # The same budget against the routed run without one: what the budget changed.
+  rendered "$out/$what-routed.csv" | awk -F, -v budget="$budget" '{ n++; fit += ($13 <= budget) } END { printf "%.3f\n", fit / n }' >> "$grid"
+done
+if command -v gnuplot > /dev/null; then
+  gnuplot <<PLOT
+set terminal pngcairo size 900,560 font ",11"
+set output "$out/$what-grid.png"
+set datafile separator ","
+set title "$what: latency-budget vs whole-frame time, live-paced (backbone median $(printf %.1f "$b") ms)"
+set xlabel "latency-budget (ms)"
+set ylabel "frame time in the element (ms)"
+set y2label "share of frames within budget"
+set y2range [0:1]
+set y2tics
+set ytics nomirror
+set key below
+set yrange [0:*]
+plot "$grid" using 2:3 skip 1 with linespoints title "p50", \
+     "$grid" using 2:4 skip 1 with linespoints title "p95", \
+     "$grid" using 2:2 skip 1 with lines dashtype 2 title "budget", \
+     "$grid" using 2:5 skip 1 axes x1y2 with linespoints title "within budget (right axis)", \\
+     "$grid" using 2:8 skip 1 axes x1y2 with linespoints dashtype 3 lc rgb "black" title "within it without the budget (right axis)"
+PLOT
+  echo "wrote $grid and $out/$what-grid.png"
+else
+  echo "wrote $grid (install gnuplot-nox for $what-grid.png)"
+fi
