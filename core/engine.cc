@@ -53,11 +53,16 @@ std::vector<int64_t> nonfinite_rows(const torch::Tensor& images) {
 }  // namespace
 
 torch::Tensor lookup_guide(ExitGraph& graph, const GuideDatabase& db, const torch::Tensor& front_out, const torch::Tensor& key) {
-  const auto device = front_out.device();
-  const auto query = graph.guide_query(front_out);
-  if (query.keys.defined()) return graph.guide_from_values(db.lookup(query.keys, query.labels).values.to(device), front_out.size(0));
-  if (!key.defined()) return {};
-  return graph.guide_from_values(db.lookup(key).values.to(device), front_out.size(0));
+  // The database searches in float; the guide comes back in front_out's format (bf16 for a bf16 graph).
+  const auto query = graph.guide_query(front_out.to(torch::kFloat));
+  torch::Tensor values;
+  if (query.keys.defined())
+    values = db.lookup(query.keys, query.labels).values;
+  else if (key.defined())
+    values = db.lookup(key).values;
+  else
+    return {};
+  return graph.guide_from_values(values.to(front_out.device()), front_out.size(0)).to(front_out.scalar_type());
 }
 
 Engine::Engine(std::shared_ptr<ExitGraph> graph, Manifest manifest, std::shared_ptr<GuideDatabase> db, torch::Device device)
@@ -198,11 +203,7 @@ EngineOutput Engine::run(const torch::Tensor& input, const torch::Tensor& key, c
   torch::Tensor guide;
   const bool any_branch = std::any_of(exit.begin(), exit.end(), [&](int e) { return e != backbone; });
   if (db_ && any_branch)
-    guide = timer.time("guide_db", [&] {
-      // The database searches in float; the branches read the guide in the engine's precision.
-      const auto g = lookup_guide(*graph_, *db_, x.to(torch::kFloat), key.defined() ? key.to(device_) : key);
-      return g.defined() ? g.to(dtype_) : g;
-    });
+    guide = timer.time("guide_db", [&] { return lookup_guide(*graph_, *db_, x, key); });
 
   const int64_t out_c = manifest_.output.channels;
   out.images = torch::empty({n, out_c, manifest_.output.height, manifest_.output.width}, x.options());

@@ -189,9 +189,7 @@ ExitRows render_exits(ExitGraph& graph, const std::string& sf, const torch::Tens
   for (int s = 1; s <= graph.num_stages(); ++s) levels.push_back(graph.stage(s, levels.back()));
   const auto backbone = finish(graph.head(levels.back()));
   std::vector<torch::Tensor> images;
-  // The database searches in float, as in the engine; the branches read the guide in the graph's format.
-  auto guide = db ? lookup_guide(graph, *db, x.to(torch::kFloat), key_float) : torch::Tensor();
-  if (guide.defined()) guide = guide.to(dtype);
+  const auto guide = db ? lookup_guide(graph, *db, x, key_float) : torch::Tensor();
   r.measured = torch::zeros({k, exits}, torch::kDouble);
   if (db) r.measured_no_db = torch::zeros({k, exits}, torch::kDouble);
   for (int e = 0; e < bb; ++e) {
