@@ -50,11 +50,20 @@ run() {
 rendered() { awk -F, 'NR > 2 && $7 == 0' "$1"; }
 # quantile CSV Q: the Q-quantile of frame_ms over rendered frames.
 quantile() { rendered "$1" | cut -d, -f13 | sort -g | awk -v q="$2" '{ t[NR] = $1 } END { print t[int(NR * q) + 1] }'; }
-summary() {
-  printf "%d frames, frame_ms p50 %.1f p95 %.1f" "$(rendered "$1" | wc -l)" "$(quantile "$1" 0.5)" "$(quantile "$1" 0.95)"
+# stats CSV BUDGET: "frames within budget_limited shares" over the rendered frames: the share of
+# frames whose frame_ms fits BUDGET, the share the budget sent below the threshold's quality, and
+# each exit's share as EXIT:SHARE;... (-1: the warp alone).
+stats() {
   rendered "$1" | awk -F, -v budget="$2" '{ n++; fit += ($13 <= budget); lim += $16; ex[$3]++ }
-    END { if (budget > 0) printf ", within %.1f ms: %.1f%%, budget-limited: %.1f%%", budget, 100 * fit / n, 100 * lim / n
-          printf ", exits:"; for (e = 0; e < 64; e++) if (e in ex) printf " %d:%.1f%%", e, 100 * ex[e] / n; printf "\n" }'
+    END { s = ""; for (e = -1; e < 64; e++) if (e in ex) s = s sprintf("%s%d:%.3f", s == "" ? "" : ";", e, ex[e] / n)
+          printf "%d %.3f %.3f %s\n", n, fit / n, lim / n, s }'
+}
+summary() {
+  local n within limited shares
+  read -r n within limited shares < <(stats "$1" "$2")
+  printf "%d frames, frame_ms p50 %.1f p95 %.1f" "$n" "$(quantile "$1" 0.5)" "$(quantile "$1" 0.95)"
+  [ "$2" = 0 ] || printf ", within %.1f ms: %.1f%%, budget-limited: %.1f%%" "$2" "$(echo "100 * $within" | bc -l)" "$(echo "100 * $limited" | bc -l)"
+  printf ", exit shares: %s\n" "$shares"
 }
 
 echo "== $what, $(nproc) cores, $(date -u +%FT%TZ); load: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -70,12 +79,10 @@ for factor in ${factors//,/ }; do
   csv="$out/$what-budget-$factor.csv"
   run "$csv" latency-budget="$budget" "$@"
   echo "routed, latency-budget=$budget ($factor x backbone median $b ms): $(summary "$csv" "$budget")"
-  rendered "$csv" | awk -F, -v f="$factor" -v budget="$budget" -v p50="$(quantile "$csv" 0.5)" -v p95="$(quantile "$csv" 0.95)" '
-    { n++; fit += ($13 <= budget); lim += $16; ex[$3]++ }
-    END { shares = ""; for (e = -1; e < 64; e++) if (e in ex) shares = shares sprintf("%s%d:%.3f", shares == "" ? "" : ";", e, ex[e] / n)
-          printf "%s,%s,%s,%s,%.3f,%.3f,%s,", f, budget, p50, p95, fit / n, lim / n, shares }' >> "$grid"
-  # The same budget against the routed run without one: what the budget changed.
-  rendered "$out/$what-routed.csv" | awk -F, -v budget="$budget" '{ n++; fit += ($13 <= budget) } END { printf "%.3f\n", fit / n }' >> "$grid"
+  read -r _ within limited shares < <(stats "$csv" "$budget")
+  read -r _ within_unbudgeted _ _ < <(stats "$out/$what-routed.csv" "$budget")
+  # The last column: the same budget against the routed run without one, i.e. what the budget changed.
+  echo "$factor,$budget,$(quantile "$csv" 0.5),$(quantile "$csv" 0.95),$within,$limited,$shares,$within_unbudgeted" >> "$grid"
 done
 if command -v gnuplot > /dev/null; then
   gnuplot <<PLOT
