@@ -124,17 +124,19 @@ double detail(const cv::Mat& rgb, const face::Landmarks& lm) {
 // The two openings the checks correlate: mouth, and the mean of both eyes.
 // roll: the eye line's angle in degrees (image y down: positive turns
 // clockwise); length: the chin (8) below the eye line, in IODs. A frontal
-// detector misses strongly rolled and strongly stretched faces.
+// detector misses strongly rolled and strongly stretched faces. yaw: the
+// front end's head pose from the landmarks in a frame of that size, degrees.
+// Roll and yaw are correlated too: does the head turn as the driver's does.
 // shot: on the driver, the checker's own shot number (below).
 struct Openness {
-  double mouth = 0, eyes = 0, roll = 0, length = 0;
+  double mouth = 0, eyes = 0, roll = 0, length = 0, yaw = 0;
   int shot = 0;
 };
-Openness openness(const face::Landmarks& lm) {
+Openness openness(const face::Landmarks& lm, cv::Size frame) {
   const auto f = face::expression_features(lm);
   const auto axes = face::face_axes(lm);
   return {f[face::kMouthOpen], (f[face::kEyeOpenRight] + f[face::kEyeOpenLeft]) / 2.0,
-          std::atan2(axes.u.y, axes.u.x) * 180.0 / M_PI, axes.down(lm[8])};
+          std::atan2(axes.u.y, axes.u.x) * 180.0 / M_PI, axes.down(lm[8]), face::estimate_pose(lm, frame.width, frame.height).yaw};
 }
 
 double mean(const std::vector<double>& v) {
@@ -180,24 +182,31 @@ struct Row {
   int frames = 0, no_driver_face = 0;
   double face_found = kNaN, akd_iod = kNaN, sharpness = kNaN, mouth_corr = kNaN, eye_corr = kNaN, jitter = kNaN, gflops_share = kNaN;
   double mouth_corr_shot = kNaN, eye_corr_shot = kNaN;  // shot_centred_pearson
+  double roll_corr_shot = kNaN, yaw_corr_shot = kNaN;    // shot_centred_pearson of the head's roll and yaw
   double switches = kNaN;   // refined variants: exit switches per 100 rendered frames
   double misses = kNaN;     // routed variants: share of rendered frames whose exit measured at or above the threshold
   std::string exit_shares;  // refined variants: share of rendered frames per exit, ';'-separated, exit 0 first
 };
 
-// Driver and output openings of the frames where both faces are found.
+// Driver and output openings and head angles of the frames where both faces are found.
 struct Openings {
-  std::vector<double> mouth_in, mouth_out, eyes_in, eyes_out;
+  std::vector<double> mouth_in, mouth_out, eyes_in, eyes_out, roll_in, roll_out, yaw_in, yaw_out;
   std::vector<int> shot;
   void add(const Openness& driver, const Openness& out) {
     mouth_in.push_back(driver.mouth), mouth_out.push_back(out.mouth);
     eyes_in.push_back(driver.eyes), eyes_out.push_back(out.eyes);
+    roll_in.push_back(driver.roll), roll_out.push_back(out.roll);
+    yaw_in.push_back(driver.yaw), yaw_out.push_back(out.yaw);
     shot.push_back(driver.shot);
   }
+  // Openings pooled and within shots; angles within shots only, as relative
+  // transfer keeps the avatar's own pose at each shot's typical one.
   void correlate(Row& r) const {
     r.mouth_corr = pearson(mouth_in, mouth_out), r.eye_corr = pearson(eyes_in, eyes_out);
     r.mouth_corr_shot = shot_centred_pearson(mouth_in, mouth_out, shot);
     r.eye_corr_shot = shot_centred_pearson(eyes_in, eyes_out, shot);
+    r.roll_corr_shot = shot_centred_pearson(roll_in, roll_out, shot);
+    r.yaw_corr_shot = shot_centred_pearson(yaw_in, yaw_out, shot);
   }
 };
 
@@ -228,7 +237,7 @@ std::vector<std::optional<Openness>> read_driver(const std::string& driver, int 
         const face::FaceAxes before = face::face_axes(*last);
         if (cv::norm(now.mid - before.mid) > 0.5 * before.iod || std::abs(now.iod / before.iod - 1.0) > 0.25) ++shot;
       }
-      Openness o = openness(*lm);
+      Openness o = openness(*lm, frame.size());
       o.shot = shot;
       out.push_back(o);
     } else {
@@ -251,13 +260,14 @@ struct FrameObs {
   double gflops = 0;
   int exit = -1;
   double measured = kNaN;           // routed variants: the taken exit's distance to the backbone
+  cv::Size size;                    // the output frame's
 };
 
 FrameObs observe(const ReenactPipeline& pipeline, const FrameReport& report, const cv::Mat& out, face::FaceFrontEnd& detector) {
   const auto& t = pipeline.trace();
   if (!t.face || report.passthrough) return {};
   return {true, landmarks_of(detector, out), t.target_out, detail(t.rendered, t.target), report.gflops, report.exit,
-          report.measured >= 0 ? report.measured : kNaN};
+          report.measured >= 0 ? report.measured : kNaN, out.size()};
 }
 
 cv::Mat grey_tile(int size) { return cv::Mat(size, size, CV_8UC3, cv::Scalar::all(128)); }
@@ -343,7 +353,7 @@ Row summarise(const Setup& setup, const Variant& v, const VariantRun& run, const
   for (size_t i = 0; i < frames.size(); ++i) {
     const auto& f = frames[i];
     const double a = f.detected ? mean_distance(*f.detected, f.target) / iod(f.target) : kNaN;
-    const Openness o = f.detected ? openness(*f.detected) : Openness{kNaN, kNaN};
+    const Openness o = f.detected ? openness(*f.detected, f.size) : Openness{kNaN, kNaN};
     csv << i << "," << f.rendered << "," << bool(f.detected) << "," << a << "," << o.mouth << "," << o.eyes << "," << f.exit << ","
         << f.gflops << "\n";
     if (!f.rendered) {
@@ -381,7 +391,8 @@ Row summarise(const Setup& setup, const Variant& v, const VariantRun& run, const
 // ceiling of a renderer that drew the target exactly.
 Row motion_row(const std::vector<FrameObs>& frames, const std::vector<std::optional<Openness>>& driver, const std::string& csv_path) {
   std::ofstream csv(csv_path);
-  csv << "frame,driver_shot,driver_mouth,target_mouth,driver_eyes,target_eyes,driver_roll_deg,target_roll_deg,driver_length_iod,target_length_iod\n";
+  csv << "frame,driver_shot,driver_mouth,target_mouth,driver_eyes,target_eyes,driver_roll_deg,target_roll_deg,driver_length_iod,target_length_iod,"
+         "driver_yaw_deg,target_yaw_deg\n";
   Row r;
   r.variant = "target";
   r.frames = static_cast<int>(frames.size());
@@ -392,9 +403,9 @@ Row motion_row(const std::vector<FrameObs>& frames, const std::vector<std::optio
       continue;
     }
     if (!driver[i]) continue;
-    const Openness o = openness(frames[i].target);
+    const Openness o = openness(frames[i].target, frames[i].size);
     csv << i << "," << driver[i]->shot << "," << driver[i]->mouth << "," << o.mouth << "," << driver[i]->eyes << "," << o.eyes << ","
-        << driver[i]->roll << "," << o.roll << "," << driver[i]->length << "," << o.length << "\n";
+        << driver[i]->roll << "," << o.roll << "," << driver[i]->length << "," << o.length << "," << driver[i]->yaw << "," << o.yaw << "\n";
     openings.add(*driver[i], o);
   }
   openings.correlate(r);
@@ -404,23 +415,24 @@ Row motion_row(const std::vector<FrameObs>& frames, const std::vector<std::optio
 
 void write_csv(const std::string& path, const std::vector<Row>& rows) {
   std::ofstream csv(path);
-  csv << "variant,frames,no_driver_face,face_found,akd_iod,sharpness,mouth_corr,eye_corr,mouth_corr_shot,eye_corr_shot,jitter,gflops_share,"
-         "exit_switches_per_100,misses,exit_shares\n";
+  csv << "variant,frames,no_driver_face,face_found,akd_iod,sharpness,mouth_corr,eye_corr,mouth_corr_shot,eye_corr_shot,roll_corr_shot,"
+         "yaw_corr_shot,jitter,gflops_share,exit_switches_per_100,misses,exit_shares\n";
   for (const auto& r : rows)
     csv << r.variant << "," << r.frames << "," << r.no_driver_face << "," << r.face_found << "," << r.akd_iod << "," << r.sharpness << ","
-        << r.mouth_corr << "," << r.eye_corr << "," << r.mouth_corr_shot << "," << r.eye_corr_shot << "," << r.jitter << ","
+        << r.mouth_corr << "," << r.eye_corr << "," << r.mouth_corr_shot << "," << r.eye_corr_shot << "," << r.roll_corr_shot << ","
+        << r.yaw_corr_shot << "," << r.jitter << ","
         << r.gflops_share << "," << r.switches << "," << r.misses << "," << r.exit_shares << "\n";
   if (!csv) throw Error(path + ": cannot write CSV");
 }
 
 void print_table(const std::vector<Row>& rows) {
-  std::printf("%-11s %6s %14s %10s %8s %9s %10s %8s %10s %8s %8s %12s %12s %6s  %s\n", "variant", "frames", "no_driver_face", "face_found",
-              "akd_iod", "sharpness", "mouth_corr", "eye_corr", "mouth_shot", "eye_shot", "jitter", "gflops_share", "switches/100",
-              "misses", "exit_shares");
+  std::printf("%-11s %6s %14s %10s %8s %9s %10s %8s %10s %8s %9s %8s %8s %12s %12s %6s  %s\n", "variant", "frames", "no_driver_face",
+              "face_found", "akd_iod", "sharpness", "mouth_corr", "eye_corr", "mouth_shot", "eye_shot", "roll_shot", "yaw_shot", "jitter",
+              "gflops_share", "switches/100", "misses", "exit_shares");
   for (const auto& r : rows)
-    std::printf("%-11s %6d %14d %10.3f %8.4f %9.3f %10.3f %8.3f %10.3f %8.3f %8.4f %12.3f %12.1f %6.3f  %s\n", r.variant.c_str(), r.frames,
-                r.no_driver_face, r.face_found, r.akd_iod, r.sharpness, r.mouth_corr, r.eye_corr, r.mouth_corr_shot, r.eye_corr_shot,
-                r.jitter, r.gflops_share, r.switches, r.misses, r.exit_shares.empty() ? "-" : r.exit_shares.c_str());
+    std::printf("%-11s %6d %14d %10.3f %8.4f %9.3f %10.3f %8.3f %10.3f %8.3f %9.3f %8.3f %8.4f %12.3f %12.1f %6.3f  %s\n", r.variant.c_str(),
+                r.frames, r.no_driver_face, r.face_found, r.akd_iod, r.sharpness, r.mouth_corr, r.eye_corr, r.mouth_corr_shot,
+                r.eye_corr_shot, r.roll_corr_shot, r.yaw_corr_shot, r.jitter, r.gflops_share, r.switches, r.misses, r.exit_shares.empty() ? "-" : r.exit_shares.c_str());
 }
 
 // Rows K evenly spaced over the frames read: the centres of K equal spans.
