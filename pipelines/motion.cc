@@ -103,10 +103,11 @@ face::Landmarks RelativeMotion::target(const face::FaceResult& driver, const fac
     if (static_cast<int>(apertures_.size()) > aperture_window_) apertures_.pop_front();
   }
   const face::Landmarks base = median();
+  const float trust = std::min(1.f, float(recent_.size()) / float(settle_frames_));
   const cv::Matx23f s = face::fit_similarity({base.begin(), base.end()}, {avatar.begin(), avatar.end()});
   face::Landmarks out;
   for (int i = 0; i < face::kNumLandmarks; ++i) {
-    const cv::Point2f d = driver.landmarks[i] - base[i];
+    const cv::Point2f d = trust * (driver.landmarks[i] - base[i]);
     out[i] = avatar[i] + cv::Point2f(s(0, 0) * d.x + s(0, 1) * d.y, s(1, 0) * d.x + s(1, 1) * d.y);
   }
   correct_apertures(out, driver_apertures, avatar);

@@ -5,6 +5,12 @@
 // it does not reshape it. A robust median (not the first frame) matters: a
 // shot that starts mid-blink or mid-word would otherwise bias every frame.
 //
+// A median of a few frames is not yet a typical face: at the start of a shot
+// the positions' motion is scaled by count / settle_frames (a shot that opens
+// on a gasp would otherwise make its every later, ordinary face read as a
+// short one, and squash the avatar's lower face; docs/results.md). The
+// apertures are not scaled: their baseline spans the stream.
+//
 // The apertures (the gap between the inner lips, the gap between each eye's
 // lids) are the exception: they move relative to the driver's median over the
 // whole stream, across shots. A gap in face units does not change with a
@@ -24,12 +30,17 @@ class RelativeMotion {
  public:
   // window: fresh driver frames in the median (the front end's baseline window).
   // aperture_window: fresh driver frames in the apertures' stream-long median.
-  explicit RelativeMotion(int window = 250, int aperture_window = 1500)
-      : window_(window < 1 ? 1 : window), aperture_window_(aperture_window < 1 ? 1 : aperture_window) {}
+  // settle_frames: frames in the median before positions move in full (one
+  // second at 25 fps; 1 = from the second frame on).
+  explicit RelativeMotion(int window = 250, int aperture_window = 1500, int settle_frames = 25)
+      : window_(window < 1 ? 1 : window),
+        aperture_window_(aperture_window < 1 ? 1 : aperture_window),
+        settle_frames_(settle_frames < 1 ? 1 : settle_frames) {}
 
   // Target landmarks for the avatar (its crop pixels) for this driver frame:
-  // avatar + S * (driver - driver median), S the rotation and scale of the
-  // similarity taking the driver's median face onto the avatar's. The driver
+  // avatar + w S (driver - driver median), S the rotation and scale of the
+  // similarity taking the driver's median face onto the avatar's, w =
+  // min(1, frames in the median / settle_frames). The driver
   // must have a face (FaceResult::has_face). A restart of the front end's
   // baseline (scene cut, face lost) restarts the median.
   face::Landmarks target(const face::FaceResult& driver, const face::Landmarks& avatar);
@@ -50,7 +61,7 @@ class RelativeMotion {
   face::Landmarks median() const;
   Apertures aperture_median() const;
   void correct_apertures(face::Landmarks& target, const Apertures& driver, const face::Landmarks& avatar) const;
-  int window_, aperture_window_;
+  int window_, aperture_window_, settle_frames_;
   int last_baseline_frames_ = 0;
   std::deque<face::Landmarks> recent_;
   std::deque<Apertures> apertures_;

@@ -134,15 +134,50 @@ TEST(Motion, FirstFrameIsTheAvatarAndChangesTransferRelative) {
   auto t = rm.target(driver, avatar);
   for (int i = 0; i < face::kNumLandmarks; ++i) EXPECT_LT(cv::norm(t[i] - avatar[i]), 1e-3);
   // Many neutral frames fix the median; then the driver's chin drops 10 px: the avatar's drops 5.
-  for (int k = 2; k < 20; ++k) {
+  for (int k = 2; k < 40; ++k) {
     driver.baseline_frames = k;
     rm.target(driver, avatar);
   }
   driver.landmarks[8].y += 10.f;
-  driver.baseline_frames = 20;
+  driver.baseline_frames = 40;
   t = rm.target(driver, avatar);
   EXPECT_NEAR(t[8].y - avatar[8].y, 5.f, 0.05f);
   EXPECT_NEAR(t[30].y, avatar[30].y, 1e-3);
+}
+
+// Early in a shot the median has seen little: positions move by the share
+// of settle_frames it holds, apertures in full.
+TEST(Motion, EarlyInAShotPositionsMoveByTheMediansShare) {
+  motion::RelativeMotion rm(250, 1500, 10);
+  const auto avatar = head_landmarks();
+  face::FaceResult driver;
+  driver.status = face::FaceStatus::kFresh;
+  driver.landmarks = avatar;
+  for (int k = 1; k <= 3; ++k) {
+    driver.baseline_frames = k;
+    rm.target(driver, avatar);
+  }
+  // The fourth frame: the head moved 10 px right and the eyes closed.
+  headgen::HeadExpression blink;
+  blink.blink = 1.f;
+  driver.landmarks = head_landmarks(blink);
+  for (auto& p : driver.landmarks) p += cv::Point2f(10.f, 0.f);
+  driver.baseline_frames = 4;
+  const auto t = rm.target(driver, avatar);
+  EXPECT_EQ(rm.count(), 4);
+  EXPECT_NEAR(t[30].x - avatar[30].x, 10.f * 4 / 10, 0.05f);
+  const auto gap = [](const face::Landmarks& l) { return motion::RelativeMotion::apertures(l); };
+  EXPECT_NEAR(gap(t)[3], gap(driver.landmarks)[3], 0.02f);  // the blink is the driver's, not 4/10 of it
+  // Settled: the same motion in full.
+  motion::RelativeMotion full(250, 1500, 1);
+  driver.landmarks = avatar;
+  for (int k = 1; k <= 3; ++k) {
+    driver.baseline_frames = k;
+    full.target(driver, avatar);
+  }
+  for (auto& p : driver.landmarks) p += cv::Point2f(10.f, 0.f);
+  driver.baseline_frames = 4;
+  EXPECT_NEAR(full.target(driver, avatar)[30].x - avatar[30].x, 10.f, 0.05f);
 }
 
 TEST(Motion, BaselineRestartsWithTheFrontEnds) {
