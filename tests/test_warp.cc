@@ -145,18 +145,25 @@ TEST(Motion, FirstFrameIsTheAvatarAndChangesTransferRelative) {
   EXPECT_NEAR(t[30].y, avatar[30].y, 1e-3);
 }
 
+// A new shot of `frames` fresh driver frames that are the avatar's own face;
+// returns the last, for the caller to move.
+face::FaceResult still_shot(motion::RelativeMotion& rm, const face::Landmarks& avatar, int frames) {
+  face::FaceResult driver;
+  driver.status = face::FaceStatus::kFresh;
+  driver.landmarks = avatar;
+  for (int k = 1; k <= frames; ++k) {
+    driver.baseline_frames = k;
+    rm.target(driver, avatar);
+  }
+  return driver;
+}
+
 // Early in a shot the median has seen little: positions move by the share
 // of settle_frames it holds, apertures in full.
 TEST(Motion, EarlyInAShotPositionsMoveByTheMediansShare) {
   motion::RelativeMotion rm(250, 1500, 10);
   const auto avatar = head_landmarks();
-  face::FaceResult driver;
-  driver.status = face::FaceStatus::kFresh;
-  driver.landmarks = avatar;
-  for (int k = 1; k <= 3; ++k) {
-    driver.baseline_frames = k;
-    rm.target(driver, avatar);
-  }
+  face::FaceResult driver = still_shot(rm, avatar, 3);
   // The fourth frame: the head moved 10 px right and the eyes closed.
   headgen::HeadExpression blink;
   blink.blink = 1.f;
@@ -170,11 +177,7 @@ TEST(Motion, EarlyInAShotPositionsMoveByTheMediansShare) {
   EXPECT_NEAR(gap(t)[3], gap(driver.landmarks)[3], 0.02f);  // the blink is the driver's, not 4/10 of it
   // Settled: the same motion in full.
   motion::RelativeMotion full(250, 1500, 1);
-  driver.landmarks = avatar;
-  for (int k = 1; k <= 3; ++k) {
-    driver.baseline_frames = k;
-    full.target(driver, avatar);
-  }
+  driver = still_shot(full, avatar, 3);
   for (auto& p : driver.landmarks) p += cv::Point2f(10.f, 0.f);
   driver.baseline_frames = 4;
   EXPECT_NEAR(full.target(driver, avatar)[30].x - avatar[30].x, 10.f, 0.05f);
@@ -183,13 +186,7 @@ TEST(Motion, EarlyInAShotPositionsMoveByTheMediansShare) {
 TEST(Motion, BaselineRestartsWithTheFrontEnds) {
   motion::RelativeMotion rm;
   const auto avatar = head_landmarks();
-  face::FaceResult driver;
-  driver.status = face::FaceStatus::kFresh;
-  driver.landmarks = avatar;
-  for (int k = 1; k <= 10; ++k) {
-    driver.baseline_frames = k;
-    rm.target(driver, avatar);
-  }
+  face::FaceResult driver = still_shot(rm, avatar, 10);
   EXPECT_EQ(rm.count(), 10);
   driver.baseline_frames = 1;  // a scene cut restarted the front end's baseline
   for (auto& p : driver.landmarks) p += cv::Point2f(30.f, 0.f);
