@@ -163,7 +163,9 @@ double pearson(const std::vector<double>& x, const std::vector<double>& y) {
 // next is the avatar's photo mouth in both: the pooled correlation counts that
 // as an error, this one does not. Shots shorter than kMinShotFrames are left out.
 constexpr size_t kMinShotFrames = 10;
-double shot_centred_pearson(const std::vector<double>& x, const std::vector<double>& y, const std::vector<int>& shot) {
+// Both series with each shot's mean subtracted (shots under kMinShotFrames left out).
+std::pair<std::vector<double>, std::vector<double>> shot_centred(const std::vector<double>& x, const std::vector<double>& y,
+                                                                 const std::vector<int>& shot) {
   std::map<int, std::vector<size_t>> members;
   for (size_t i = 0; i < shot.size(); ++i) members[shot[i]].push_back(i);
   std::vector<double> cx, cy;
@@ -174,7 +176,20 @@ double shot_centred_pearson(const std::vector<double>& x, const std::vector<doub
     mx /= double(idx.size()), my /= double(idx.size());
     for (size_t i : idx) cx.push_back(x[i] - mx), cy.push_back(y[i] - my);
   }
+  return {cx, cy};
+}
+double shot_centred_pearson(const std::vector<double>& x, const std::vector<double>& y, const std::vector<int>& shot) {
+  const auto [cx, cy] = shot_centred(x, y, shot);
   return pearson(cx, cy);
+}
+// The least-squares slope of y on x within shots: how far the output turns
+// when the driver turns by one degree (1 = as far; a correlation cannot see
+// an avatar that follows every turn at half its size).
+double shot_centred_gain(const std::vector<double>& x, const std::vector<double>& y, const std::vector<int>& shot) {
+  const auto [cx, cy] = shot_centred(x, y, shot);
+  double sxy = 0, sxx = 0;
+  for (size_t i = 0; i < cx.size(); ++i) sxy += cx[i] * cy[i], sxx += cx[i] * cx[i];
+  return sxx > 0 ? sxy / sxx : kNaN;
 }
 
 struct Row {
@@ -183,6 +198,7 @@ struct Row {
   double face_found = kNaN, akd_iod = kNaN, sharpness = kNaN, mouth_corr = kNaN, eye_corr = kNaN, jitter = kNaN, gflops_share = kNaN;
   double mouth_corr_shot = kNaN, eye_corr_shot = kNaN;  // shot_centred_pearson
   double roll_corr_shot = kNaN, yaw_corr_shot = kNaN;    // shot_centred_pearson of the head's roll and yaw
+  double roll_gain_shot = kNaN, yaw_gain_shot = kNaN;    // shot_centred_gain of the same
   double switches = kNaN;   // refined variants: exit switches per 100 rendered frames
   double misses = kNaN;     // routed variants: share of rendered frames whose exit measured at or above the threshold
   std::string exit_shares;  // refined variants: share of rendered frames per exit, ';'-separated, exit 0 first
@@ -207,6 +223,8 @@ struct Openings {
     r.eye_corr_shot = shot_centred_pearson(eyes_in, eyes_out, shot);
     r.roll_corr_shot = shot_centred_pearson(roll_in, roll_out, shot);
     r.yaw_corr_shot = shot_centred_pearson(yaw_in, yaw_out, shot);
+    r.roll_gain_shot = shot_centred_gain(roll_in, roll_out, shot);
+    r.yaw_gain_shot = shot_centred_gain(yaw_in, yaw_out, shot);
   }
 };
 
@@ -416,23 +434,24 @@ Row motion_row(const std::vector<FrameObs>& frames, const std::vector<std::optio
 void write_csv(const std::string& path, const std::vector<Row>& rows) {
   std::ofstream csv(path);
   csv << "variant,frames,no_driver_face,face_found,akd_iod,sharpness,mouth_corr,eye_corr,mouth_corr_shot,eye_corr_shot,roll_corr_shot,"
-         "yaw_corr_shot,jitter,gflops_share,exit_switches_per_100,misses,exit_shares\n";
+         "yaw_corr_shot,roll_gain_shot,yaw_gain_shot,jitter,gflops_share,exit_switches_per_100,misses,exit_shares\n";
   for (const auto& r : rows)
     csv << r.variant << "," << r.frames << "," << r.no_driver_face << "," << r.face_found << "," << r.akd_iod << "," << r.sharpness << ","
         << r.mouth_corr << "," << r.eye_corr << "," << r.mouth_corr_shot << "," << r.eye_corr_shot << "," << r.roll_corr_shot << ","
-        << r.yaw_corr_shot << "," << r.jitter << ","
+        << r.yaw_corr_shot << "," << r.roll_gain_shot << "," << r.yaw_gain_shot << "," << r.jitter << ","
         << r.gflops_share << "," << r.switches << "," << r.misses << "," << r.exit_shares << "\n";
   if (!csv) throw Error(path + ": cannot write CSV");
 }
 
 void print_table(const std::vector<Row>& rows) {
-  std::printf("%-11s %6s %14s %10s %8s %9s %10s %8s %10s %8s %9s %8s %8s %12s %12s %6s  %s\n", "variant", "frames", "no_driver_face",
-              "face_found", "akd_iod", "sharpness", "mouth_corr", "eye_corr", "mouth_shot", "eye_shot", "roll_shot", "yaw_shot", "jitter",
-              "gflops_share", "switches/100", "misses", "exit_shares");
+  std::printf("%-11s %6s %14s %10s %8s %9s %10s %8s %10s %8s %9s %8s %9s %8s %8s %12s %12s %6s  %s\n", "variant", "frames",
+              "no_driver_face", "face_found", "akd_iod", "sharpness", "mouth_corr", "eye_corr", "mouth_shot", "eye_shot", "roll_shot",
+              "yaw_shot", "roll_gain", "yaw_gain", "jitter", "gflops_share", "switches/100", "misses", "exit_shares");
   for (const auto& r : rows)
-    std::printf("%-11s %6d %14d %10.3f %8.4f %9.3f %10.3f %8.3f %10.3f %8.3f %9.3f %8.3f %8.4f %12.3f %12.1f %6.3f  %s\n", r.variant.c_str(),
-                r.frames, r.no_driver_face, r.face_found, r.akd_iod, r.sharpness, r.mouth_corr, r.eye_corr, r.mouth_corr_shot,
-                r.eye_corr_shot, r.roll_corr_shot, r.yaw_corr_shot, r.jitter, r.gflops_share, r.switches, r.misses, r.exit_shares.empty() ? "-" : r.exit_shares.c_str());
+    std::printf("%-11s %6d %14d %10.3f %8.4f %9.3f %10.3f %8.3f %10.3f %8.3f %9.3f %8.3f %9.3f %8.3f %8.4f %12.3f %12.1f %6.3f  %s\n",
+                r.variant.c_str(), r.frames, r.no_driver_face, r.face_found, r.akd_iod, r.sharpness, r.mouth_corr, r.eye_corr,
+                r.mouth_corr_shot, r.eye_corr_shot, r.roll_corr_shot, r.yaw_corr_shot, r.roll_gain_shot, r.yaw_gain_shot, r.jitter,
+                r.gflops_share, r.switches, r.misses, r.exit_shares.empty() ? "-" : r.exit_shares.c_str());
 }
 
 // Rows K evenly spaced over the frames read: the centres of K equal spans.
